@@ -1,0 +1,205 @@
+import Foundation
+import Yams
+
+/// Turns a YAML file, or the seed project's environment variables, into an `AgentConfig`.
+///
+/// Everything is checked here, before the agent starts: a config that loads is one the agent can
+/// run, and a mistake is reported with where it is and what was expected.
+public struct ConfigLoader: Sendable {
+    public var environment: [String: String]
+    /// Used for the node name when neither the config nor `NODE_NAME` gives one.
+    public var hostname: String
+
+    public init(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        hostname: String = ProcessInfo.processInfo.hostName
+    ) {
+        self.environment = environment
+        self.hostname = hostname
+    }
+
+    public static let defaultPath = "/etc/latency-agent/config.yaml"
+
+    /// Where the configuration comes from, in order of precedence.
+    public enum Source: Equatable, Sendable {
+        case file(String)
+        case seedEnvironment
+    }
+
+    /// `--config`, then `LATENCY_AGENT_CONFIG`, then the default path if it exists, then the seed's
+    /// `API_URL_1`… variables.
+    public func resolveSource(flag: String?) throws(ConfigError) -> Source {
+        if let flag { return .file(flag) }
+        if let path = environment["LATENCY_AGENT_CONFIG"], !path.isEmpty { return .file(path) }
+        if FileManager.default.fileExists(atPath: Self.defaultPath) { return .file(Self.defaultPath) }
+        if !seedURLVariables().isEmpty { return .seedEnvironment }
+        throw ConfigError(
+            source: "latency-agent",
+            message: "no configuration: pass --config FILE, set LATENCY_AGENT_CONFIG, create \(Self.defaultPath), "
+                + "or set API_URL_1 (and API_URL_2, …) as the seed project did")
+    }
+
+    public func load(_ source: Source) throws(ConfigError) -> AgentConfig {
+        switch source {
+        case .file(let path): return try load(path: path)
+        case .seedEnvironment: return try loadSeedEnvironment()
+        }
+    }
+
+    public func load(path: String) throws(ConfigError) -> AgentConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(source: path, message: "cannot read the config file (missing or not readable)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(source: path, message: "the config file is not UTF-8 text")
+        }
+        return try parse(yaml: text, source: path)
+    }
+
+    /// Parses a YAML document; `source` names it in errors.
+    public func parse(yaml: String, source: String) throws(ConfigError) -> AgentConfig {
+        let root: Yams.Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw ConfigError(source: source, message: "the config file is empty; it needs at least \"endpoints\"")
+            }
+            root = node
+        } catch let error as ConfigError {
+            throw error
+        } catch let error as YamlError {
+            throw Self.syntaxError(error, source: source)
+        } catch {
+            throw ConfigError(source: source, message: "YAML error: \(error)")
+        }
+        let context = ConfigContext(source: source, environment: environment)
+        let top = try ConfigNode(node: root, path: "", context: context)
+            .mapping(allowed: ["agent", "spool", "defaults", "endpoints"])
+
+        var agent = AgentSettings(node: defaultNodeName())
+        if let node = top["agent"] {
+            let mapping = try node.mapping(allowed: ["node", "job"])
+            if let name = try mapping["node"]?.nonEmptyString() { agent.node = name }
+            if let job = try mapping["job"]?.nonEmptyString() { agent.job = job }
+        }
+        var spool = SpoolSettings()
+        if let node = top["spool"] {
+            let mapping = try node.mapping(allowed: ["path", "max_size"])
+            if let path = try mapping["path"]?.nonEmptyString() { spool.path = path }
+            if let sizeNode = mapping["max_size"] {
+                let size = try sizeNode.byteSize()
+                guard size >= 1024 * 1024 else { throw sizeNode.error("spool.max_size must be at least 1MiB") }
+                spool.maxSize = size
+            }
+        }
+        let defaults = try top["defaults"].map { node throws(ConfigError) in
+            try EndpointSettings(node.mapping(allowed: EndpointSettings.keys))
+        } ?? EndpointSettings()
+
+        let endpointsNode = try top.required("endpoints")
+        var endpoints: [EndpointConfig] = []
+        var namesSeen: [String: Int] = [:]
+        for item in try endpointsNode.sequence() {
+            let mapping = try item.mapping(allowed: ["name", "url"] + EndpointSettings.keys)
+            let urlNode = try mapping.required("url")
+            let url = try Self.checkedURL(urlNode)
+            let nameNode = mapping["name"]
+            let name = try nameNode?.nonEmptyString() ?? URLRedaction.stripCredentials(url)
+            if let line = namesSeen[name] {
+                throw (nameNode ?? urlNode).error(
+                    "endpoint name \"\(name)\" is already used by the endpoint at line \(line); names must be unique")
+            }
+            namesSeen[name] = item.node.mark?.line ?? 0
+            endpoints.append(try EndpointSettings(mapping).resolve(name: name, url: url, over: defaults, at: item))
+        }
+        guard !endpoints.isEmpty else { throw endpointsNode.error("endpoints must list at least one endpoint") }
+        return AgentConfig(agent: agent, spool: spool, endpoints: endpoints, slackWebhookURL: slackWebhook())
+    }
+
+    /// The seed project's variables: `API_URL_1`…`API_URL_N`, `API_TOKEN`, `POLL_INTERVAL`,
+    /// `SLACK_WEBHOOK_URL`. Each URL becomes an endpoint named after the URL, as the seed labelled them.
+    public func loadSeedEnvironment() throws(ConfigError) -> AgentConfig {
+        var interval = Duration.seconds(60)
+        if let text = environment["POLL_INTERVAL"], !text.isEmpty {
+            guard let value = HumanUnits.duration(text), value > .zero else {
+                throw ConfigError(
+                    source: "environment", message: "POLL_INTERVAL must be seconds (60) or a duration (1m), found \"\(text)\"")
+            }
+            interval = value
+        }
+        let token = environment["API_TOKEN"].flatMap { $0.isEmpty ? nil : Secret($0) }
+        var endpoints: [EndpointConfig] = []
+        for (variable, url) in seedURLVariables() {
+            guard Self.isProbeURL(url) else {
+                throw ConfigError(
+                    source: "environment", message: "\(variable) must be an http:// or https:// URL with a host")
+            }
+            let name = URLRedaction.stripCredentials(url)
+            guard !endpoints.contains(where: { $0.name == name }) else {
+                throw ConfigError(source: "environment", message: "\(variable) repeats a URL given in another API_URL_ variable")
+            }
+            endpoints.append(
+                EndpointConfig(
+                    name: name, url: url, interval: interval, timeout: min(.seconds(10), interval),
+                    authorization: token.map(Authorization.bearer)))
+        }
+        guard !endpoints.isEmpty else {
+            throw ConfigError(source: "environment", message: "API_URL_1 is not set; it names the first URL to probe")
+        }
+        return AgentConfig(agent: AgentSettings(node: defaultNodeName()), endpoints: endpoints, slackWebhookURL: slackWebhook())
+    }
+
+    /// `API_URL_<n>` variables with a non-empty value, in numeric order.
+    private func seedURLVariables() -> [(String, String)] {
+        environment.compactMap { key, value -> (Int, String, String)? in
+            guard key.hasPrefix("API_URL_"), let index = Int(key.dropFirst(8)), !value.isEmpty else { return nil }
+            return (index, key, value)
+        }
+        .sorted { $0.0 < $1.0 }
+        .map { ($0.1, $0.2) }
+    }
+
+    private func defaultNodeName() -> String {
+        if let node = environment["NODE_NAME"], !node.isEmpty { return node }
+        return hostname
+    }
+
+    private func slackWebhook() -> Secret? {
+        environment["SLACK_WEBHOOK_URL"].flatMap { $0.isEmpty ? nil : Secret($0) }
+    }
+
+    public static func isProbeURL(_ text: String) -> Bool {
+        guard !text.contains(where: \.isWhitespace), let components = URLComponents(string: text),
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host, !host.isEmpty
+        else { return false }
+        return true
+    }
+
+    private static func checkedURL(_ node: ConfigNode) throws(ConfigError) -> String {
+        let url = try node.string()
+        guard isProbeURL(url) else {
+            // The URL itself is not echoed: it may carry credentials.
+            throw node.error("\(node.path) must be an http:// or https:// URL with a host name or address")
+        }
+        return url
+    }
+
+    private static func syntaxError(_ error: YamlError, source: String) -> ConfigError {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let detail = context.map { "\($0.text), \(problem)" } ?? problem
+            return ConfigError(source: source, line: mark.line, column: mark.column, message: "YAML syntax: \(detail)")
+        default:
+            return ConfigError(source: source, message: "YAML error: \(error)")
+        }
+    }
+}
+
+extension ConfigNode {
+    fileprivate func nonEmptyString() throws(ConfigError) -> String {
+        let text = try string()
+        guard !text.isEmpty else { throw error("\(path) must not be empty") }
+        return text
+    }
+}

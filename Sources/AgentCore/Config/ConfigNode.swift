@@ -1,0 +1,211 @@
+import Foundation
+import Yams
+
+/// A YAML node together with where it came from, so that every typed read can fail with the
+/// file, line and column of the offending value.
+struct ConfigNode {
+    let node: Yams.Node
+    /// Dotted path for messages, e.g. `endpoints[2].timeout`.
+    let path: String
+    let context: ConfigContext
+
+    func error(_ message: String) -> ConfigError {
+        ConfigError(source: context.source, line: node.mark?.line, column: node.mark?.column, message: message)
+    }
+
+    var isNull: Bool {
+        if case .scalar(let scalar) = node {
+            return scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+        }
+        return false
+    }
+
+    /// The node as a mapping that may hold only `allowed` keys; unknown and repeated keys are errors.
+    func mapping(allowed: [String]) throws(ConfigError) -> ConfigMapping {
+        guard case .mapping(let mapping) = node else {
+            throw error("\(path) must be a mapping of keys to values, found \(kind)")
+        }
+        var entries: [String: (key: ConfigNode, value: ConfigNode)] = [:]
+        for (key, value) in mapping {
+            guard case .scalar(let keyScalar) = key else {
+                throw ConfigNode(node: key, path: path, context: context).error("keys of \(path) must be plain names")
+            }
+            let name = keyScalar.string
+            let keyNode = ConfigNode(node: key, path: path, context: context)
+            guard allowed.contains(name) else {
+                let hint = ConfigMapping.closest(to: name, in: allowed).map { " (did you mean \"\($0)\"?)" } ?? ""
+                throw keyNode.error("unknown key \"\(name)\" in \(path)\(hint); allowed: \(allowed.joined(separator: ", "))")
+            }
+            guard entries[name] == nil else {
+                throw keyNode.error("key \"\(name)\" appears twice in \(path)")
+            }
+            entries[name] = (keyNode, ConfigNode(node: value, path: join(name), context: context))
+        }
+        return ConfigMapping(node: self, entries: entries)
+    }
+
+    /// A mapping whose keys are free-form (headers, static labels), with string values.
+    func stringMap() throws(ConfigError) -> [(key: String, keyNode: ConfigNode, value: String)] {
+        guard case .mapping(let mapping) = node else {
+            throw error("\(path) must be a mapping of names to values, found \(kind)")
+        }
+        var seen = Set<String>()
+        var result: [(String, ConfigNode, String)] = []
+        for (key, value) in mapping {
+            let keyNode = ConfigNode(node: key, path: path, context: context)
+            let name = try keyNode.string()
+            guard seen.insert(name.lowercased()).inserted else {
+                throw keyNode.error("\"\(name)\" appears twice in \(path)")
+            }
+            result.append((name, keyNode, try ConfigNode(node: value, path: join(name), context: context).string()))
+        }
+        return result
+    }
+
+    func sequence() throws(ConfigError) -> [ConfigNode] {
+        guard case .sequence(let sequence) = node else {
+            throw error("\(path) must be a list, found \(kind)")
+        }
+        return sequence.enumerated().map { ConfigNode(node: $1, path: "\(path)[\($0)]", context: context) }
+    }
+
+    /// The scalar's text after `${VAR}` expansion.
+    func string() throws(ConfigError) -> String {
+        guard case .scalar(let scalar) = node, !isNull else {
+            throw error("\(path) must be a text value, found \(kind)")
+        }
+        do {
+            return try EnvironmentExpansion.expand(scalar.string, environment: context.environment)
+        } catch .undefined(let name) {
+            throw error("\(path) uses ${\(name)}, which is not set; set it or write ${\(name):-default}")
+        } catch {
+            throw self.error("\(path) has a \"${\" without its closing \"}\"")
+        }
+    }
+
+    func int(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        let text = try string()
+        guard let value = Int(text), range.contains(value) else {
+            throw error("\(path) must be a whole number from \(range.lowerBound) to \(range.upperBound), found \"\(text)\"")
+        }
+        return value
+    }
+
+    func bool() throws(ConfigError) -> Bool {
+        switch try string().lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        case let text: throw error("\(path) must be true or false, found \"\(text)\"")
+        }
+    }
+
+    func duration() throws(ConfigError) -> Duration {
+        let text = try string()
+        guard let value = HumanUnits.duration(text) else {
+            throw error("\(path) must be a duration such as 250ms, 30s or 5m, found \"\(text)\"")
+        }
+        return value
+    }
+
+    /// A duration that must be above zero, as intervals and timeouts are.
+    func positiveDuration() throws(ConfigError) -> Duration {
+        let value = try duration()
+        guard value > .zero else { throw error("\(path) must be longer than 0s") }
+        return value
+    }
+
+    func byteSize() throws(ConfigError) -> Int {
+        let text = try string()
+        guard let value = HumanUnits.byteSize(text) else {
+            throw error("\(path) must be a size such as 64KiB or 512MiB, found \"\(text)\"")
+        }
+        return value
+    }
+
+    /// One of a fixed set of words.
+    func choice<T>(_ options: [(String, T)]) throws(ConfigError) -> T {
+        let text = try string()
+        guard let match = options.first(where: { $0.0 == text }) else {
+            throw error("\(path) must be one of \(options.map(\.0).joined(separator: ", ")), found \"\(text)\"")
+        }
+        return match.1
+    }
+
+    /// The contents of the file named by this scalar, for `*_file` secrets mounted from Kubernetes
+    /// Secrets. One trailing newline is dropped, as editors and `kubectl create secret` add one.
+    func secretFile() throws(ConfigError) -> Secret {
+        let filePath = try string()
+        guard let data = FileManager.default.contents(atPath: filePath) else {
+            throw error("\(path): cannot read file \"\(filePath)\" (missing or not readable by this user)")
+        }
+        var text = String(decoding: data, as: UTF8.self)
+        if text.hasSuffix("\r\n") { text.removeLast(2) } else if text.hasSuffix("\n") { text.removeLast() }
+        return Secret(text)
+    }
+
+    /// The path in this scalar, checked to be a readable file now rather than at the first probe.
+    func readableFile() throws(ConfigError) -> String {
+        let filePath = try string()
+        guard FileManager.default.isReadableFile(atPath: filePath) else {
+            throw error("\(path): cannot read file \"\(filePath)\" (missing or not readable by this user)")
+        }
+        return filePath
+    }
+
+    private var kind: String {
+        switch node {
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        case .scalar: return isNull ? "nothing" : "a single value"
+        }
+    }
+
+    private func join(_ key: String) -> String {
+        path.isEmpty ? key : "\(path).\(key)"
+    }
+}
+
+/// The checked keys of one YAML mapping.
+struct ConfigMapping {
+    let node: ConfigNode
+    fileprivate let entries: [String: (key: ConfigNode, value: ConfigNode)]
+
+    /// The value under `key`, or nil when the key is absent or explicitly empty.
+    subscript(key: String) -> ConfigNode? {
+        guard let value = entries[key]?.value, !value.isNull else { return nil }
+        return value
+    }
+
+    func required(_ key: String) throws(ConfigError) -> ConfigNode {
+        guard let value = self[key] else { throw node.error("\(node.path) needs \"\(key)\"") }
+        return value
+    }
+
+    /// The line of the key itself, for errors about a key's presence rather than its value.
+    func keyNode(_ key: String) -> ConfigNode? { entries[key]?.key }
+
+    /// Suggests the allowed key a typo most likely meant (edit distance of at most 2).
+    static func closest(to name: String, in allowed: [String]) -> String? {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var previous = Array(0...b.count)
+            for (i, x) in a.enumerated() {
+                var current = [i + 1]
+                for (j, y) in b.enumerated() {
+                    current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
+                }
+                previous = current
+            }
+            return previous[b.count]
+        }
+        let candidates = allowed.map { ($0, distance(Array(name), Array($0))) }.filter { $0.1 <= 2 }
+        return candidates.min { $0.1 < $1.1 }?.0
+    }
+}
+
+/// What every node of one config document shares: where it was read from and the environment
+/// used for `${VAR}` expansion.
+struct ConfigContext {
+    let source: String
+    let environment: [String: String]
+}

@@ -1,0 +1,91 @@
+import CCurl
+
+/// Owns one libcurl easy handle: typed option setters and info getters over the C shim.
+///
+/// Confined to the thread that drives its multi handle (see `ProbeEngine`), so it is not Sendable.
+final class CurlEasy {
+    let handle: UnsafeMutableRawPointer
+
+    init() {
+        CurlGlobal.ensureInitialized()
+        guard let handle = curl_easy_init() else {
+            preconditionFailure("curl_easy_init returned NULL: out of memory")
+        }
+        self.handle = handle
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+    }
+
+    func set(_ option: CURLoption, _ value: Int) throws(CurlError) {
+        try check(ccurl_easy_setopt_long(handle, option, value), option)
+    }
+
+    func set(_ option: CURLoption, _ value: Bool) throws(CurlError) {
+        try set(option, value ? 1 : 0)
+    }
+
+    func set(_ option: CURLoption, offset value: Int64) throws(CurlError) {
+        try check(ccurl_easy_setopt_off_t(handle, option, curl_off_t(value)), option)
+    }
+
+    /// libcurl copies string options (since 7.17), so the Swift string need not outlive the call.
+    func set(_ option: CURLoption, _ value: String) throws(CurlError) {
+        try check(ccurl_easy_setopt_string(handle, option, value), option)
+    }
+
+    func set(_ option: CURLoption, pointer value: UnsafeMutableRawPointer?) throws(CurlError) {
+        try check(ccurl_easy_setopt_pointer(handle, option, value), option)
+    }
+
+    /// The list must outlive every transfer of this handle; the caller keeps it.
+    func set(_ option: CURLoption, list: CurlStringList) throws(CurlError) {
+        try check(ccurl_easy_setopt_slist(handle, option, list.pointer), option)
+    }
+
+    func set(_ option: CURLoption, callback: ccurl_data_callback) throws(CurlError) {
+        try check(ccurl_easy_setopt_data_callback(handle, option, callback), option)
+    }
+
+    func int(_ info: CURLINFO) -> Int {
+        var value = 0
+        return ccurl_easy_getinfo_long(handle, info, &value) == CURLE_OK ? value : 0
+    }
+
+    func offset(_ info: CURLINFO) -> Int64 {
+        var value: curl_off_t = 0
+        return ccurl_easy_getinfo_off_t(handle, info, &value) == CURLE_OK ? Int64(value) : 0
+    }
+
+    func string(_ info: CURLINFO) -> String? {
+        var value: UnsafePointer<CChar>?
+        guard ccurl_easy_getinfo_string(handle, info, &value) == CURLE_OK, let value else {
+            return nil
+        }
+        let text = String(cString: value)
+        return text.isEmpty ? nil : text
+    }
+
+    /// The server's certificate chain as libcurl describes it (`CURLOPT_CERTINFO`): one array of
+    /// `Name:value` lines per certificate, leaf first. Empty when no TLS handshake happened.
+    func certificateChain() -> [[String]] {
+        var info: UnsafeMutablePointer<curl_certinfo>?
+        guard ccurl_easy_getinfo_certinfo(handle, &info) == CURLE_OK, let info,
+            let lists = info.pointee.certinfo
+        else { return [] }
+        return (0..<Int(info.pointee.num_of_certs)).map { index in
+            var lines: [String] = []
+            var node = lists[index]
+            while let current = node {
+                if let data = current.pointee.data { lines.append(String(cString: data)) }
+                node = current.pointee.next
+            }
+            return lines
+        }
+    }
+
+    private func check(_ code: CURLcode, _ option: CURLoption) throws(CurlError) {
+        guard code == CURLE_OK else { throw CurlError("setting option \(option.rawValue)", code: code) }
+    }
+}

@@ -1,0 +1,70 @@
+import CCurl
+
+/// Owns one libcurl multi handle: many transfers in flight on the calling thread.
+///
+/// Thread-confined like `CurlEasy`; only `wakeup()` may be called from any thread, which libcurl
+/// documents as safe for `curl_multi_wakeup`.
+final class CurlMulti {
+    let handle: UnsafeMutableRawPointer
+
+    /// A finished transfer: its easy handle and libcurl's result code.
+    struct Completion {
+        let easy: UnsafeMutableRawPointer
+        let code: CURLcode
+    }
+
+    init() {
+        CurlGlobal.ensureInitialized()
+        guard let handle = curl_multi_init() else {
+            preconditionFailure("curl_multi_init returned NULL: out of memory")
+        }
+        self.handle = handle
+    }
+
+    deinit {
+        curl_multi_cleanup(handle)
+    }
+
+    func set(_ option: CURLMoption, _ value: Int) throws(CurlError) {
+        let code = ccurl_multi_setopt_long(handle, option, value)
+        guard code == CURLM_OK else { throw CurlError("multi option \(option.rawValue)", multiCode: code) }
+    }
+
+    func add(_ easy: CurlEasy) throws(CurlError) {
+        let code = curl_multi_add_handle(handle, easy.handle)
+        guard code == CURLM_OK else { throw CurlError("curl_multi_add_handle", multiCode: code) }
+    }
+
+    func remove(_ easy: CurlEasy) {
+        curl_multi_remove_handle(handle, easy.handle)
+    }
+
+    /// Drives every transfer as far as it can go without blocking.
+    func perform() {
+        var running: Int32 = 0
+        _ = curl_multi_perform(handle, &running)
+    }
+
+    /// Transfers finished since the last call.
+    func completions() -> [Completion] {
+        var result: [Completion] = []
+        var message = ccurl_message()
+        while ccurl_multi_next_message(handle, &message) != 0 {
+            if message.done != 0, let easy = message.easy {
+                result.append(Completion(easy: easy, code: message.result))
+            }
+        }
+        return result
+    }
+
+    /// Blocks until a socket is ready, `timeoutMilliseconds` pass, libcurl's own timers fire, or
+    /// another thread calls `wakeup()`.
+    func poll(timeoutMilliseconds: Int) {
+        var ready: Int32 = 0
+        _ = curl_multi_poll(handle, nil, 0, Int32(clamping: timeoutMilliseconds), &ready)
+    }
+
+    func wakeup() {
+        _ = curl_multi_wakeup(handle)
+    }
+}

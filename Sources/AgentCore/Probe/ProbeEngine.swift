@@ -1,0 +1,270 @@
+import CCurl
+import Foundation
+import Logging
+import Synchronization
+
+/// Runs every probe of the agent on one thread with libcurl's multi interface, and schedules them
+/// on the same thread, so a probe starts within a millisecond of its due time without a thread or
+/// a task per probe.
+///
+/// The thread blocks in `curl_multi_poll`, never on Swift's cooperative pool (two threads here).
+/// Other threads talk to it through a locked inbox and `curl_multi_wakeup`.
+public final class ProbeEngine: @unchecked Sendable {
+    // Why @unchecked Sendable is sound: `loop` and everything it owns (the multi handle, the easy
+    // handles, the schedule) are used only by the thread started in `init`, except
+    // `loop.multi.wakeup()`, which libcurl documents as callable from any thread. `shared` is a
+    // Mutex. The multi handle is freed only when this object dies, which cannot happen while the
+    // thread runs, because the thread's closure holds a strong reference to it.
+    private let loop: ProbeLoop
+    private let shared: Mutex<SharedState>
+
+    public enum EngineError: Error, CustomStringConvertible {
+        case stopped
+        case setup(CurlError)
+
+        public var description: String {
+            switch self {
+            case .stopped: return "the probe engine has stopped"
+            case .setup(let error): return "cannot set up the probe: \(error)"
+            }
+        }
+    }
+
+    /// - Parameters:
+    ///   - seed: mixed into each endpoint's schedule phase; the node name, so nodes spread out.
+    ///   - onResult: called on the engine thread with every scheduled probe's result; must not block.
+    public init(seed: String, logger: Logger, onResult: @escaping @Sendable (ProbeResult) -> Void) {
+        self.loop = ProbeLoop(seed: seed, logger: logger, onResult: onResult)
+        self.shared = Mutex(SharedState())
+        let thread = Thread { [self] in
+            loop.run(engine: self)
+        }
+        thread.name = "latency-agent-probes"
+        thread.start()
+    }
+
+    /// Replaces the scheduled endpoints; unchanged ones keep their rhythm (see `ProbeSchedule`).
+    public func setEndpoints(_ endpoints: [EndpointConfig]) {
+        send(.setEndpoints(endpoints))
+    }
+
+    /// Probes `endpoint` once, outside the schedule: the `probe` command.
+    public func probe(_ endpoint: EndpointConfig) async throws -> ProbeResult {
+        try await withCheckedThrowingContinuation { continuation in
+            send(.probeOnce(endpoint, continuation))
+        }
+    }
+
+    /// Stops scheduling, lets probes in flight finish for up to `grace`, then ends the thread.
+    public func shutdown(grace: Duration) async {
+        send(.stop(deadline: MonotonicClock.now() + UInt64(max(0, grace.nanoseconds))))
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let exited = shared.withLock { state in
+                if !state.exited { state.exitWaiters.append(continuation) }
+                return state.exited
+            }
+            if exited { continuation.resume() }
+        }
+    }
+
+    public var statistics: ProbeStatistics {
+        shared.withLock { $0.statistics }
+    }
+
+    private func send(_ command: Command) {
+        let accepted = shared.withLock { state in
+            guard !state.exited else { return false }
+            state.inbox.append(command)
+            return true
+        }
+        if accepted {
+            loop.multi.wakeup()
+        } else if case .probeOnce(_, let continuation) = command {
+            continuation.resume(throwing: EngineError.stopped)
+        }
+    }
+
+    fileprivate func takeCommands() -> [Command] {
+        shared.withLock { state in
+            defer { state.inbox.removeAll() }
+            return state.inbox
+        }
+    }
+
+    fileprivate func updateStatistics(_ body: (inout ProbeStatistics) -> Void) {
+        shared.withLock { body(&$0.statistics) }
+    }
+
+    /// Marks the thread as gone and returns the commands that arrived too late to run.
+    fileprivate func markExited() -> [Command] {
+        let (waiters, leftovers) = shared.withLock { state in
+            state.exited = true
+            defer {
+                state.exitWaiters.removeAll()
+                state.inbox.removeAll()
+            }
+            return (state.exitWaiters, state.inbox)
+        }
+        waiters.forEach { $0.resume() }
+        return leftovers
+    }
+
+    fileprivate enum Command: Sendable {
+        case setEndpoints([EndpointConfig])
+        case probeOnce(EndpointConfig, CheckedContinuation<ProbeResult, any Error>)
+        case stop(deadline: UInt64)
+    }
+
+    private struct SharedState: Sendable {
+        var inbox: [Command] = []
+        var statistics = ProbeStatistics()
+        var exited = false
+        var exitWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+}
+
+/// The engine thread's own state. Not Sendable: only that thread touches it.
+private final class ProbeLoop {
+    let multi = CurlMulti()
+    private var schedule: ProbeSchedule
+    private let logger: Logger
+    private let onResult: @Sendable (ProbeResult) -> Void
+    private let userAgent = "latency-agent/\(AgentVersion.current) libcurl/\(CurlGlobal.version)"
+    /// The transfer of each scheduled endpoint, by name.
+    private var scheduled: [String: ProbeTransfer] = [:]
+    /// Transfers in flight, by easy handle.
+    private var active: [UnsafeMutableRawPointer: Active] = [:]
+    private var stopDeadline: UInt64?
+
+    private struct Active {
+        let transfer: ProbeTransfer
+        /// Set for one-off probes; scheduled results go to `onResult`.
+        let continuation: CheckedContinuation<ProbeResult, any Error>?
+    }
+
+    init(seed: String, logger: Logger, onResult: @escaping @Sendable (ProbeResult) -> Void) {
+        self.schedule = ProbeSchedule(seed: seed)
+        self.logger = logger
+        self.onResult = onResult
+    }
+
+    func run(engine: ProbeEngine) {
+        while true {
+            for command in engine.takeCommands() { handle(command, engine: engine) }
+            let now = MonotonicClock.now()
+            if let stopDeadline {
+                if active.isEmpty { break }
+                if now >= stopDeadline {
+                    abandonActive()
+                    break
+                }
+            } else {
+                for action in schedule.due(at: now) { carryOut(action, engine: engine) }
+            }
+            multi.perform()
+            for completion in multi.completions() { complete(completion, engine: engine) }
+            multi.poll(timeoutMilliseconds: waitMilliseconds(now: MonotonicClock.now()))
+        }
+        for case .probeOnce(_, let continuation) in engine.markExited() {
+            continuation.resume(throwing: ProbeEngine.EngineError.stopped)
+        }
+    }
+
+    private func handle(_ command: ProbeEngine.Command, engine: ProbeEngine) {
+        switch command {
+        case .setEndpoints(let endpoints):
+            var next: [String: ProbeTransfer] = [:]
+            for endpoint in endpoints {
+                if let existing = scheduled[endpoint.name], existing.endpoint == endpoint {
+                    next[endpoint.name] = existing
+                    continue
+                }
+                do {
+                    next[endpoint.name] = try ProbeTransfer(endpoint: endpoint, userAgent: userAgent)
+                } catch {
+                    logger.error(
+                        "cannot set up endpoint; it will not be probed",
+                        metadata: ["endpoint": "\(endpoint.name)", "error": "\(error)"])
+                }
+            }
+            scheduled = next
+            schedule.setEndpoints(
+                next.values.map { ($0.endpoint.name, $0.endpoint.interval) }, now: MonotonicClock.now(),
+                wallClock: WallClock.now())
+        case .probeOnce(let endpoint, let continuation):
+            guard stopDeadline == nil else {
+                continuation.resume(throwing: ProbeEngine.EngineError.stopped)
+                return
+            }
+            do {
+                let transfer = try ProbeTransfer(endpoint: endpoint, userAgent: userAgent)
+                try begin(transfer, continuation: continuation)
+                engine.updateStatistics { $0.recordStart(lagNanoseconds: 0) }
+            } catch {
+                continuation.resume(throwing: ProbeEngine.EngineError.setup(error))
+            }
+        case .stop(let deadline):
+            stopDeadline = min(deadline, stopDeadline ?? .max)
+        }
+    }
+
+    private func carryOut(_ action: ProbeSchedule.Action, engine: ProbeEngine) {
+        switch action {
+        case .start(let name, let lateBy):
+            guard let transfer = scheduled[name] else { return }
+            do {
+                try begin(transfer, continuation: nil)
+                engine.updateStatistics { $0.recordStart(lagNanoseconds: lateBy) }
+            } catch {
+                schedule.finished(name)
+                logger.error("cannot start probe", metadata: ["endpoint": "\(name)", "error": "\(error)"])
+            }
+        case .skipInFlight:
+            engine.updateStatistics { $0.skippedInFlight += 1 }
+        case .skipBehind(_, let ticks):
+            engine.updateStatistics { $0.skippedBehind += ticks }
+        }
+    }
+
+    private func begin(_ transfer: ProbeTransfer, continuation: CheckedContinuation<ProbeResult, any Error>?)
+        throws(CurlError)
+    {
+        transfer.begin(startedAt: WallClock.now())
+        try multi.add(transfer.easy)
+        active[transfer.easy.handle] = Active(transfer: transfer, continuation: continuation)
+    }
+
+    private func complete(_ completion: CurlMulti.Completion, engine: ProbeEngine) {
+        guard let entry = active.removeValue(forKey: completion.easy) else { return }
+        multi.remove(entry.transfer.easy)
+        let result = entry.transfer.finish(code: completion.code)
+        engine.updateStatistics {
+            $0.completed += 1
+            $0.inFlight -= 1
+        }
+        if let continuation = entry.continuation {
+            continuation.resume(returning: result)
+        } else {
+            schedule.finished(result.endpoint)
+            onResult(result)
+        }
+    }
+
+    /// At the stop deadline: probes still running are cut off and not recorded, since a probe cut
+    /// short by shutdown measured nothing about its target.
+    private func abandonActive() {
+        logger.warning("shutdown deadline reached; abandoning probes in flight", metadata: ["count": "\(active.count)"])
+        for entry in active.values {
+            multi.remove(entry.transfer.easy)
+            entry.continuation?.resume(throwing: ProbeEngine.EngineError.stopped)
+        }
+        active.removeAll()
+    }
+
+    /// How long to poll: until the next due probe (rounded up, so the loop never spins), at most 1 s.
+    private func waitMilliseconds(now: UInt64) -> Int {
+        guard stopDeadline == nil, let deadline = schedule.nextDeadline else { return 1000 }
+        guard deadline > now else { return 0 }
+        return Int(min(1000, (deadline - now + 999_999) / 1_000_000))
+    }
+}

@@ -1,0 +1,33 @@
+import Logging
+import ServiceLifecycle
+
+/// Runs the probe schedule as a lifecycle `Service`: probes until graceful shutdown, then lets
+/// probes in flight finish (bounded by the longest timeout) so none is cut off half-measured.
+public struct ProbeService: Service {
+    public let engine: ProbeEngine
+    private let endpoints: [EndpointConfig]
+    private let logger: Logger
+
+    public init(engine: ProbeEngine, endpoints: [EndpointConfig], logger: Logger) {
+        self.engine = engine
+        self.endpoints = endpoints
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        engine.setEndpoints(endpoints)
+        logger.info("probing", metadata: ["endpoints": "\(endpoints.count)"])
+        try? await gracefulShutdown()
+        let grace = endpoints.map(\.timeout).max() ?? .zero
+        await engine.shutdown(grace: grace + .milliseconds(100))
+        let statistics = engine.statistics
+        logger.info(
+            "probing stopped",
+            metadata: [
+                "probes": "\(statistics.completed)", "skipped_in_flight": "\(statistics.skippedInFlight)",
+                "skipped_behind": "\(statistics.skippedBehind)",
+                "start_lag_p50_us": "\(statistics.lagQuantile(0.5) ?? 0)",
+                "start_lag_p99_us": "\(statistics.lagQuantile(0.99) ?? 0)",
+            ])
+    }
+}

@@ -1,0 +1,45 @@
+#ifndef CCURL_H
+#define CCURL_H
+
+#include <curl/curl.h>
+
+/*
+ * Swift cannot call C variadic functions, so each curl_easy_setopt / curl_easy_getinfo /
+ * curl_multi_setopt argument type gets one typed wrapper here. Nothing else in the project
+ * includes curl.h.
+ */
+
+typedef size_t (*ccurl_data_callback)(char *data, size_t size, size_t nmemb, void *userdata);
+
+CURLcode ccurl_easy_setopt_long(CURL *handle, CURLoption option, long value);
+CURLcode ccurl_easy_setopt_off_t(CURL *handle, CURLoption option, curl_off_t value);
+CURLcode ccurl_easy_setopt_string(CURL *handle, CURLoption option, const char *value);
+CURLcode ccurl_easy_setopt_pointer(CURL *handle, CURLoption option, void *value);
+CURLcode ccurl_easy_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value);
+CURLcode ccurl_easy_setopt_data_callback(CURL *handle, CURLoption option, ccurl_data_callback value);
+
+CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
+CURLcode ccurl_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value);
+CURLcode ccurl_easy_getinfo_string(CURL *handle, CURLINFO info, const char **value);
+CURLcode ccurl_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value);
+CURLcode ccurl_easy_getinfo_certinfo(CURL *handle, struct curl_certinfo **value);
+
+/* Values libcurl defines as macros, which Swift does not import. */
+static const long CCURL_AUTH_BASIC = (long)CURLAUTH_BASIC;
+
+/* The running libcurl's version string, e.g. "7.88.1". */
+const char *ccurl_version(void);
+
+CURLMcode ccurl_multi_setopt_long(CURLM *handle, CURLMoption option, long value);
+
+/* Fields of the first struct CURLMsg, flattened so Swift never reads the C union. */
+typedef struct {
+    int done;          /* 1 when msg == CURLMSG_DONE */
+    CURL *easy;
+    CURLcode result;
+} ccurl_message;
+
+/* Reads the next message of a multi handle; returns 0 when the queue is empty. */
+int ccurl_multi_next_message(CURLM *multi, ccurl_message *out);
+
+#endif

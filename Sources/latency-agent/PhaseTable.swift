@@ -1,0 +1,48 @@
+import AgentCore
+import Foundation
+
+/// The `probe` command's human-readable rendering of one result.
+enum PhaseTable {
+    static func render(_ result: ProbeResult, index: Int, of count: Int) -> String {
+        var lines: [String] = []
+        let title = count > 1 ? "probe \(index)/\(count)  " : ""
+        var summary = "\(title)\(result.method) \(result.url)"
+        if result.statusCode > 0 {
+            summary += "  →  \(result.statusCode) HTTP/\(result.httpVersion ?? "?")"
+        }
+        if let ip = result.remoteIP { summary += " from \(ip)" }
+        summary += ", \(result.bytesReceived) bytes"
+        if result.redirects > 0 { summary += ", \(result.redirects) redirects" }
+        lines.append(summary)
+        let timings = result.timings
+        let rows: [(String, Int64?)] = [
+            ("dns", timings.dns), ("connect", timings.connect), ("tls", timings.tls),
+            ("processing", timings.processing), ("transfer", timings.transfer),
+        ]
+        for (name, value) in rows {
+            lines.append("  \(name.padding(toLength: 11, withPad: " ", startingAt: 0))\(milliseconds(value))")
+        }
+        if timings.redirect > 0 { lines.append("  redirect   \(milliseconds(timings.redirect))") }
+        lines.append("  total      \(milliseconds(timings.total))  (\(result.connection.rawValue) connection)")
+        if let expiry = result.certificateExpiry {
+            let days = Double(expiry - Int64(Date().timeIntervalSince1970)) / 86400
+            var text = "  cert       expires \(RFC3339.format(nanoseconds: expiry * 1_000_000_000).prefix(10))"
+                + String(format: " (in %.1f days)", days)
+            if let chain = result.chainEarliestExpiry, chain < expiry {
+                text += ", chain earliest \(RFC3339.format(nanoseconds: chain * 1_000_000_000).prefix(10))"
+            }
+            lines.append(text)
+        }
+        if let failure = result.failure {
+            lines.append("  FAILED     \(failure.reason.rawValue): \(failure.message)")
+        } else {
+            lines.append("  OK")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func milliseconds(_ micros: Int64?) -> String {
+        guard let micros else { return "         -" }
+        return String(format: "%10.3f ms", Double(micros) / 1000)
+    }
+}

@@ -1,0 +1,87 @@
+import AgentCore
+import ArgumentParser
+import Foundation
+import Logging
+
+struct ProbeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe",
+        abstract: "Probe a URL now and print each phase's time: curl -w, readable.",
+        discussion: """
+            Examples:
+              latency-agent probe https://example.com/
+              latency-agent probe https://api.internal/health --header 'Authorization: Bearer TOKEN' --count 5
+              latency-agent probe http://127.0.0.1:8080/ --warm --count 3 --json
+            Exit status: 0 when every probe succeeded, 1 otherwise.
+            """)
+
+    @Argument(help: "The http:// or https:// URL to probe.")
+    var url: String
+
+    @Option(name: .shortAndLong, help: "A request header as 'Name: value' (repeatable).")
+    var header: [String] = []
+
+    @Option(name: .shortAndLong, help: "How many probes to run.")
+    var count: Int = 1
+
+    @Option(help: "Pause between probes.")
+    var interval: String = "1s"
+
+    @Option(help: "Timeout of each probe.")
+    var timeout: String = "10s"
+
+    @Option(name: .shortAndLong, help: "HTTP method.")
+    var method: String = "GET"
+
+    @Flag(help: "Reuse the connection between probes (the first probe still pays for DNS, TCP and TLS).")
+    var warm = false
+
+    @Flag(help: "Do not verify the server's certificate.")
+    var insecure = false
+
+    @Option(help: "CA certificate file (PEM) to verify the server with.")
+    var caFile: String?
+
+    @Flag(help: "Do not follow redirects.")
+    var noFollow = false
+
+    @Flag(help: "Print each result as a JSON line instead of a table.")
+    var json = false
+
+    func validate() throws {
+        guard ConfigLoader.isProbeURL(url) else { throw ValidationError("\"\(url)\" is not an http:// or https:// URL with a host") }
+        guard (1...10_000).contains(count) else { throw ValidationError("--count must be between 1 and 10000") }
+        guard HumanUnits.duration(interval) != nil else { throw ValidationError("--interval \"\(interval)\" is not a duration") }
+        guard (HumanUnits.duration(timeout) ?? .zero) > .zero else { throw ValidationError("--timeout \"\(timeout)\" is not a duration") }
+        for line in header where !line.contains(":") {
+            throw ValidationError("--header \"\(line.prefix(40))\" needs the form 'Name: value'")
+        }
+    }
+
+    func run() async throws {
+        let headers = header.map { line in
+            let parts = line.split(separator: ":", maxSplits: 1)
+            return HTTPHeader(
+                name: parts[0].trimmingCharacters(in: .whitespaces),
+                value: parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : "")
+        }
+        let timeout = HumanUnits.duration(timeout)!
+        let endpoint = EndpointConfig(
+            name: URLRedaction.stripCredentials(url), url: url, method: method.uppercased(), headers: headers,
+            interval: max(timeout, HumanUnits.duration(interval)!), timeout: timeout,
+            redirects: RedirectPolicy(follow: !noFollow), tls: TLSOptions(caFile: caFile, insecure: insecure),
+            connection: warm ? .warm : .cold)
+        var logger = Logger(label: "latency-agent")
+        logger.logLevel = .warning
+        let engine = ProbeEngine(seed: "probe", logger: logger) { _ in }
+        var failures = 0
+        for index in 1...count {
+            if index > 1 { try await Task.sleep(for: HumanUnits.duration(interval)!) }
+            let result = try await engine.probe(endpoint)
+            if !result.succeeded { failures += 1 }
+            print(json ? result.jsonLine(node: nil) : PhaseTable.render(result, index: index, of: count))
+        }
+        await engine.shutdown(grace: .seconds(1))
+        if failures > 0 { throw ExitCode(1) }
+    }
+}
