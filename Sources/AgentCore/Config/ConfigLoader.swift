@@ -190,6 +190,11 @@ public struct ConfigLoader: Sendable {
             .composer(let context, let problem, let mark, _):
             let detail = context.map { "\($0.text), \(problem)" } ?? problem
             return ConfigError(source: source, line: mark.line, column: mark.column, message: "YAML syntax: \(detail)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.map { "\"\($0)\"" }.joined(separator: ", ")
+            return ConfigError(
+                source: source, line: context.mark.line, column: context.mark.column,
+                message: "key \(keys) appears more than once in the mapping that starts here")
         default:
             return ConfigError(source: source, message: "YAML error: \(error)")
         }

@@ -20,7 +20,7 @@ struct ConfigNode {
         return false
     }
 
-    /// The node as a mapping that may hold only `allowed` keys; unknown and repeated keys are errors.
+    /// The node as a mapping that may hold only `allowed` keys. (Yams already rejects repeated keys.)
     func mapping(allowed: [String]) throws(ConfigError) -> ConfigMapping {
         guard case .mapping(let mapping) = node else {
             throw error("\(path) must be a mapping of keys to values, found \(kind)")
@@ -35,9 +35,6 @@ struct ConfigNode {
             guard allowed.contains(name) else {
                 let hint = ConfigMapping.closest(to: name, in: allowed).map { " (did you mean \"\($0)\"?)" } ?? ""
                 throw keyNode.error("unknown key \"\(name)\" in \(path)\(hint); allowed: \(allowed.joined(separator: ", "))")
-            }
-            guard entries[name] == nil else {
-                throw keyNode.error("key \"\(name)\" appears twice in \(path)")
             }
             entries[name] = (keyNode, ConfigNode(node: value, path: join(name), context: context))
         }

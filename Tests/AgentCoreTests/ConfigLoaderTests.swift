@@ -1,0 +1,178 @@
+import AgentCore
+import Foundation
+import Testing
+
+@Suite struct ConfigLoaderTests {
+    let loader = ConfigLoader(environment: ["TOKEN": "sup3rs3cret", "HOST": "api.example.com"], hostname: "host-1")
+
+    @Test func aFullConfigResolvesDefaultsExpansionAndUnits() throws {
+        let tokenFile = NSTemporaryDirectory() + "token-\(UUID().uuidString)"
+        try "file-token\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let config = try loader.parse(
+            yaml: """
+                agent:
+                  node: edge-7
+                  job: probes
+                spool:
+                  path: /tmp/spool
+                  max_size: 64MiB
+                defaults:
+                  interval: 15s
+                  timeout: 2s
+                  headers:
+                    X-Team: sre
+                  expected_status: [200-299, 404]
+                endpoints:
+                  - name: api
+                    url: https://${HOST}/health
+                    method: post
+                    body: '{"ping":true}'
+                    headers:
+                      x-team: platform
+                    bearer_token: ${TOKEN}
+                    timeout: 250ms
+                    body_match: {regex: "ok|healthy"}
+                    latency_threshold: 1s
+                    follow_redirects: false
+                    max_body_size: 64KiB
+                    tls: {insecure: true}
+                    ip_family: ipv4
+                    connection: warm
+                  - url: http://user:pw@127.0.0.1:8080/ok
+                    bearer_token_file: \(tokenFile)
+                    expected_status: 2xx
+                """, source: "test.yaml")
+        #expect(config.agent == AgentSettings(node: "edge-7", job: "probes"))
+        #expect(config.spool == SpoolSettings(path: "/tmp/spool", maxSize: 64 * 1024 * 1024))
+        let api = config.endpoints[0]
+        #expect(api.url == "https://api.example.com/health")
+        #expect(api.method == "POST")
+        #expect(api.body == "{\"ping\":true}")
+        #expect(api.headers == [HTTPHeader(name: "x-team", value: "platform")], "endpoint headers override defaults by name")
+        #expect(api.authorization == .bearer(Secret("sup3rs3cret")))
+        #expect(api.interval == .seconds(15))
+        #expect(api.timeout == .milliseconds(250))
+        #expect(api.expectedStatus == StatusCodeSet([200...299, 404...404]))
+        #expect(api.bodyMatch == .regex("ok|healthy"))
+        #expect(api.latencyThreshold == .seconds(1))
+        #expect(api.redirects.follow == false)
+        #expect(api.maxBodyBytes == 64 * 1024)
+        #expect(api.tls.insecure)
+        #expect(api.ipFamily == .ipv4)
+        #expect(api.connection == .warm)
+        let local = config.endpoints[1]
+        #expect(local.name == "http://127.0.0.1:8080/ok", "unnamed endpoints are named by their URL without credentials")
+        #expect(local.authorization == .bearer(Secret("file-token")))
+        #expect(local.expectedStatus == StatusCodeSet([200...299]))
+        #expect(local.headers == [HTTPHeader(name: "X-Team", value: "sre")])
+        #expect(local.connection == .cold)
+    }
+
+    /// Each mistake is reported at the line and column of the value a person must fix.
+    @Test(arguments: [
+        ("endpoints:\n  - url: http://a/\n    timout: 5s\n", 3, 5, "unknown key \"timout\" in endpoints[0] (did you mean \"timeout\"?)"),
+        ("endpoints:\n  - url: http://a/\n    interval: soon\n", 3, 15, "endpoints[0].interval must be a duration"),
+        ("endpoints:\n  - url: ftp://a/\n", 2, 10, "endpoints[0].url must be an http:// or https:// URL"),
+        ("endpoints:\n  - url: http://a/\n    name: x\n  - url: http://b/\n    name: x\n", 5, 11, "endpoint name \"x\" is already used by the endpoint at line 2"),
+        ("endpoints:\n  - url: http://a/\n    interval: 5s\n    timeout: 10s\n", 4, 14, "timeout 10s is longer than its interval 5s"),
+        ("defaults:\n  timeout: 1m\nendpoints:\n  - url: http://a/\n    interval: 30s\n", 5, 15, "timeout 60s is longer than its interval 30s"),
+        ("endpoints:\n  - url: http://a/\n    bearer_token_file: /nonexistent/token\n", 3, 24, "cannot read file \"/nonexistent/token\""),
+        ("endpoints:\n  - url: http://${MISSING}/\n", 2, 10, "uses ${MISSING}, which is not set"),
+        ("endpoints:\n  - url: http://a/\n    expected_status: [200, 700]\n", 3, 28, "endpoints[0].expected_status[1] must be a status code"),
+        ("endpoints:\n  - url: http://a/\n    max_redirects: many\n", 3, 20, "must be a whole number from 0 to 50"),
+        ("endpoints:\n  - url: http://a/\n    headers: [a, b]\n", 3, 14, "endpoints[0].headers must be a mapping"),
+        ("endpoints:\n  - url: http://a/\n    body_match: {regex: \"(\"}\n", 3, 25, "not a valid regular expression"),
+        ("endpoints:\n  - url: http://a/\n    connection: hot\n", 3, 17, "must be one of cold, warm"),
+        ("endpoints:\n  - url: http://a/\n  url: http://b/\n", 3, 3, "YAML syntax"),
+        ("endpoints: []\n", 1, 12, "endpoints must list at least one endpoint"),
+        ("agent:\n  node: a\n", 1, 1, "needs \"endpoints\""),
+        ("endpoints:\n  - url: http://a/\n    url: http://b/\n", 2, 5, "key \"url\" appears more than once"),
+    ])
+    func mistakesNameTheirLine(yaml: String, line: Int, column: Int, message: String) {
+        #expect {
+            _ = try loader.parse(yaml: yaml, source: "agent.yaml")
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            #expect(error.source == "agent.yaml")
+            #expect(error.line == line, "\(error)")
+            #expect(error.column == column, "\(error)")
+            #expect(error.message.contains(message), "\(error)")
+            return true
+        }
+    }
+
+    @Test func secretsNeverAppearInErrorsOrDescriptions() throws {
+        let yaml = "endpoints:\n  - url: http://a/\n    bearer_token: ${TOKEN}\n    timeout: forever\n"
+        do {
+            _ = try loader.parse(yaml: yaml, source: "agent.yaml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(!"\(error)".contains("sup3rs3cret"))
+        }
+        let config = try loader.parse(yaml: "endpoints:\n  - url: http://a/\n    bearer_token: ${TOKEN}\n", source: "x")
+        #expect(!"\(config)".contains("sup3rs3cret"))
+        #expect(!String(reflecting: config).contains("sup3rs3cret"))
+        let credentials = try loader.parse(yaml: "endpoints:\n  - url: http://u:pw@a/\n", source: "x").endpoints[0]
+        #expect(credentials.displayURL == "http://a/")
+    }
+
+    @Test func theSeedEnvironmentStillWorksWithoutYAML() throws {
+        let loader = ConfigLoader(
+            environment: [
+                "API_URL_1": "https://app1.example.com/appRunning", "API_URL_2": "https://app2.example.com/appRunning",
+                "API_URL_10": "https://app10.example.com/appRunning", "API_TOKEN": "ibm-token", "POLL_INTERVAL": "30",
+                "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/X", "NODE_NAME": "worker-3",
+            ], hostname: "h")
+        #expect(try loader.resolveSource(flag: nil) == .seedEnvironment)
+        let config = try loader.load(.seedEnvironment)
+        #expect(config.endpoints.map(\.url) == [
+            "https://app1.example.com/appRunning", "https://app2.example.com/appRunning",
+            "https://app10.example.com/appRunning",
+        ])
+        #expect(config.endpoints.allSatisfy { $0.interval == .seconds(30) && $0.timeout == .seconds(10) })
+        #expect(config.endpoints.allSatisfy { $0.authorization == .bearer(Secret("ibm-token")) })
+        #expect(config.slackWebhookURL == Secret("https://hooks.slack.com/services/T/B/X"))
+        #expect(config.agent.node == "worker-3")
+    }
+
+    @Test func theSourceIsFlagThenEnvironmentThenSeed() throws {
+        let loader = ConfigLoader(environment: ["LATENCY_AGENT_CONFIG": "/from/env.yaml", "API_URL_1": "http://a/"], hostname: "h")
+        #expect(try loader.resolveSource(flag: "/from/flag.yaml") == .file("/from/flag.yaml"))
+        #expect(try loader.resolveSource(flag: nil) == .file("/from/env.yaml"))
+        #expect(throws: ConfigError.self) { try ConfigLoader(environment: [:], hostname: "h").resolveSource(flag: nil) }
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader(environment: ["API_URL_1": "not a url"], hostname: "h").loadSeedEnvironment()
+        }
+    }
+
+    @Test func theNodeNameFallsBackToNodeNameThenHostname() throws {
+        let yaml = "endpoints:\n  - url: http://a/\n"
+        #expect(try ConfigLoader(environment: ["NODE_NAME": "k8s-node"], hostname: "h").parse(yaml: yaml, source: "x").agent.node == "k8s-node")
+        #expect(try ConfigLoader(environment: [:], hostname: "h").parse(yaml: yaml, source: "x").agent.node == "h")
+    }
+
+    @Test(arguments: [
+        ("250ms", Duration.milliseconds(250)), ("30s", .seconds(30)), ("5m", .seconds(300)), ("1m30s", .seconds(90)),
+        ("1.5h", .seconds(5400)), ("60", .seconds(60)), ("100us", .microseconds(100)),
+    ])
+    func durationsInHumanUnits(text: String, value: Duration) {
+        #expect(HumanUnits.duration(text) == value)
+    }
+
+    @Test func badDurationsAndSizesAreRejected() {
+        for text in ["", "5 minutes", "-1s", "1x", "ms", "1.2.3s"] { #expect(HumanUnits.duration(text) == nil, "\(text)") }
+        for text in ["", "12 parsecs", "-5MiB", "MiB"] { #expect(HumanUnits.byteSize(text) == nil, "\(text)") }
+    }
+
+    @Test(arguments: [("512MiB", 536_870_912), ("1KB", 1000), ("64KiB", 65536), ("2GB", 2_000_000_000), ("4096", 4096)])
+    func sizesInHumanUnits(text: String, bytes: Int) {
+        #expect(HumanUnits.byteSize(text) == bytes)
+    }
+
+    @Test func variableExpansionHandlesDefaultsAndEscapes() throws {
+        let loader = ConfigLoader(environment: ["SET": "v", "EMPTY": ""], hostname: "h")
+        let yaml = "endpoints:\n  - url: http://a/\n    headers:\n      A: ${SET}\n      B: ${UNSET:-d}\n      C: ${EMPTY:-e}\n      D: $$5 and $x\n"
+        let headers = try loader.parse(yaml: yaml, source: "x").endpoints[0].headers.map(\.value)
+        #expect(headers == ["v", "d", "e", "$5 and $x"])
+    }
+}

@@ -1,0 +1,216 @@
+import AgentCore
+import Foundation
+import Logging
+import TestSupport
+import Testing
+
+/// The prober against real HTTP and HTTPS servers on loopback: what it measures and how it
+/// classifies each way a probe can end.
+@Suite struct ProberTests {
+    static let http = try! TargetServer()
+    static let certificates = try! TestCertificates(caValidFor: 2 * 86400, leafValidFor: 5 * 86400)
+    static let https = try! TargetServer(tls: certificates)
+    static let caFile = try! certificates.writeCAFile()
+
+    func probe(_ endpoint: EndpointConfig) async throws -> ProbeResult {
+        try await withDeadline(seconds: 20, "probe of \(endpoint.url)") {
+            let engine = ProbeEngine(seed: "test", logger: Logger(label: "test")) { _ in }
+            let result = try await engine.probe(endpoint)
+            await engine.shutdown(grace: .seconds(1))
+            return result
+        }
+    }
+
+    func endpoint(_ url: String, timeout: Duration = .seconds(5), _ configure: (inout EndpointConfig) -> Void = { _ in })
+        -> EndpointConfig
+    {
+        var endpoint = EndpointConfig(name: "test", url: url, interval: .seconds(10), timeout: timeout)
+        configure(&endpoint)
+        return endpoint
+    }
+
+    @Test func successRecordsEveryPhaseOfAPlainHTTPProbe() async throws {
+        let result = try await probe(endpoint(Self.http.url("/ok")))
+        #expect(result.failure == nil)
+        #expect(result.statusCode == 200)
+        #expect(result.httpVersion == "1.1")
+        #expect(result.bytesReceived == 2)
+        #expect(result.remoteIP == "127.0.0.1")
+        #expect(result.timings.dns != nil)
+        #expect(result.timings.connect != nil)
+        #expect(result.timings.tls == nil, "plain HTTP has no TLS phase")
+        #expect(result.timings.processing != nil)
+        #expect(result.timings.transfer != nil)
+        #expect(result.certificateExpiry == nil)
+        #expect(abs(result.startedAt - WallClock.now()) < 10_000_000_000)
+    }
+
+    @Test func aKnownServerDelayIsMeasuredWithinAFewMilliseconds() async throws {
+        // A server of its own, so other tests' traffic does not delay its answers; the median of
+        // five probes, so one scheduling hiccup of a loaded 2-core machine does not decide.
+        let server = try TargetServer()
+        defer { server.shutdown() }
+        var measured: [Int64] = []
+        for _ in 0..<5 {
+            let result = try await probe(endpoint(server.url("/delay/50")))
+            #expect(result.failure == nil)
+            let processing = try #require(result.timings.processing)
+            #expect(processing >= 50_000, "the server waited 50 ms; measured \(processing) µs")
+            #expect(result.timings.total >= processing)
+            measured.append(processing)
+        }
+        let median = measured.sorted()[2]
+        #expect(median < 50_000 + 10_000, "median \(median) µs for a 50 ms delay; all: \(measured)")
+    }
+
+    @Test(arguments: [
+        ("/status/204", StatusCodeSet.success, nil),
+        ("/status/404", .success, FailureReason.httpStatus),
+        ("/status/500", .success, .httpStatus),
+        ("/status/503", StatusCodeSet([500...599]), nil),
+        ("/status/301", .success, .httpStatus),
+    ])
+    func statusCodesAreCheckedAgainstTheExpectedSet(path: String, expected: StatusCodeSet, failure: FailureReason?)
+        async throws
+    {
+        let result = try await probe(endpoint(Self.http.url(path)) { $0.expectedStatus = expected })
+        #expect(result.failure?.reason == failure)
+        #expect(result.statusCode == Int(path.split(separator: "/").last!)!)
+    }
+
+    @Test func redirectChainsAreFollowedAndTimed() async throws {
+        let result = try await probe(endpoint(Self.http.url("/redirect/3")))
+        #expect(result.failure == nil)
+        #expect(result.redirects == 3)
+        #expect(result.statusCode == 200)
+        #expect(result.timings.redirect > 0)
+    }
+
+    @Test func tooManyRedirectsAndLoopsFailAsRedirects() async throws {
+        let chain = try await probe(endpoint(Self.http.url("/redirect/5")) { $0.redirects = RedirectPolicy(follow: true, maxHops: 2) })
+        #expect(chain.failure?.reason == .redirects)
+        let loop = try await probe(endpoint(Self.http.url("/loop")))
+        #expect(loop.failure?.reason == .redirects)
+        #expect(loop.timings.total > 0)
+    }
+
+    @Test func notFollowingARedirectReportsTheRedirectStatus() async throws {
+        let result = try await probe(endpoint(Self.http.url("/redirect/1")) { $0.redirects.follow = false })
+        #expect(result.statusCode == 302)
+        #expect(result.failure?.reason == .httpStatus)
+        #expect(result.redirects == 0)
+    }
+
+    @Test func connectionRefusedIsAConnectFailureThatStillRecordsItsTime() async throws {
+        let port = try closedLoopbackPort()
+        let result = try await probe(endpoint("http://127.0.0.1:\(port)/"))
+        #expect(result.failure?.reason == .connect)
+        #expect(result.statusCode == 0)
+        #expect(result.timings.dns != nil, "name lookup finished before the refusal")
+        #expect(result.timings.processing == nil)
+        #expect(result.timings.total > 0)
+    }
+
+    @Test func anUnresolvableNameIsADNSFailure() async throws {
+        let result = try await probe(endpoint("http://no-such-host.invalid/"))
+        #expect(result.failure?.reason == .dns)
+        #expect(result.timings.connect == nil)
+    }
+
+    @Test func aSlowServerIsATimeoutAtTheConfiguredLimit() async throws {
+        let result = try await probe(endpoint(Self.http.url("/delay/5000"), timeout: .milliseconds(300)))
+        #expect(result.failure?.reason == .timeout)
+        #expect(result.timings.connect != nil, "the connection was made")
+        #expect(result.timings.processing == nil, "no first byte arrived")
+        #expect(result.timings.total >= 300_000)
+        #expect(result.timings.total < 2_000_000)
+    }
+
+    @Test func aSlowDripBodyCannotHoldAProbePastItsTimeout() async throws {
+        let result = try await probe(endpoint(Self.http.url("/drip"), timeout: .milliseconds(500)))
+        #expect(result.failure?.reason == .timeout)
+        #expect(result.statusCode == 200)
+        #expect(result.timings.processing != nil)
+        #expect(result.timings.total < 2_000_000)
+    }
+
+    @Test func anOversizedBodyFailsAsTooLarge() async throws {
+        let result = try await probe(endpoint(Self.http.url("/bytes/5000")) { $0.maxBodyBytes = 1000 })
+        #expect(result.failure?.reason == .tooLarge)
+        let fits = try await probe(endpoint(Self.http.url("/bytes/1000")) { $0.maxBodyBytes = 1000 })
+        #expect(fits.failure == nil)
+        #expect(fits.bytesReceived == 1000)
+    }
+
+    @Test(arguments: [
+        (BodyMatch.contains("ok"), true), (.contains("nope"), false), (.regex("^o.$"), true), (.regex("^x+$"), false),
+    ])
+    func theBodyIsCheckedWhenAsked(match: BodyMatch, passes: Bool) async throws {
+        let result = try await probe(endpoint(Self.http.url("/ok")) { $0.bodyMatch = match })
+        #expect(result.failure?.reason == (passes ? nil : .bodyMismatch))
+    }
+
+    @Test func headersAndBearerTokensAreSent() async throws {
+        let result = try await probe(
+            endpoint(Self.http.url("/headers")) {
+                $0.headers = [HTTPHeader(name: "X-Probe", value: "yes")]
+                $0.authorization = .bearer(Secret("s3cret-token"))
+                $0.bodyMatch = .regex("(?s)authorization: Bearer s3cret-token.*|(?s).*Authorization: Bearer s3cret-token.*")
+            })
+        #expect(result.failure == nil, "\(String(describing: result.failure))")
+        let withHeader = try await probe(endpoint(Self.http.url("/headers")) {
+            $0.headers = [HTTPHeader(name: "X-Probe", value: "yes")]
+            $0.bodyMatch = .contains("X-Probe: yes")
+        })
+        #expect(withHeader.failure == nil)
+    }
+
+    @Test func headRequestsReadNoBody() async throws {
+        let result = try await probe(endpoint(Self.http.url("/ok")) { $0.method = "HEAD" })
+        #expect(result.failure == nil)
+        #expect(result.bytesReceived == 0)
+    }
+
+    @Test func httpsWithTheRightCAReportsTLSTimeAndBothExpiries() async throws {
+        let result = try await probe(endpoint(Self.https.url("/ok")) { $0.tls.caFile = Self.caFile })
+        #expect(result.failure == nil, "\(String(describing: result.failure))")
+        #expect(result.timings.tls != nil)
+        #expect(result.certificateExpiry == Int64(Self.certificates.leafExpiry.timeIntervalSince1970))
+        #expect(result.chainEarliestExpiry == Int64(Self.certificates.caExpiry.timeIntervalSince1970))
+    }
+
+    @Test func anUntrustedCertificateIsATLSFailure() async throws {
+        let result = try await probe(endpoint(Self.https.url("/ok")))
+        #expect(result.failure?.reason == .tls)
+        #expect(result.failure?.message.contains("certificate") == true)
+        // libcurl 7.88 sets its connect mark only once the whole connection, TLS included, is up:
+        // a failed handshake leaves dns and the total, nothing in between.
+        #expect(result.timings.dns != nil)
+        #expect(result.timings.tls == nil)
+        #expect(result.timings.total > 0)
+    }
+
+    @Test func insecureModeAcceptsAnUntrustedCertificate() async throws {
+        let result = try await probe(endpoint(Self.https.url("/ok")) { $0.tls.insecure = true })
+        #expect(result.failure == nil)
+        #expect(result.certificateExpiry == Int64(Self.certificates.leafExpiry.timeIntervalSince1970))
+    }
+
+    @Test func warmModeReusesTheConnectionAndColdModeDoesNot() async throws {
+        try await withDeadline(seconds: 20) {
+            let engine = ProbeEngine(seed: "test", logger: Logger(label: "test")) { _ in }
+            var warm = EndpointConfig(name: "warm", url: Self.https.url("/ok"), connection: .warm)
+            warm.tls.caFile = Self.caFile
+            let first = try await engine.probe(warm)
+            let second = try await engine.probe(warm)
+            var cold = warm
+            cold.connection = .cold
+            let third = try await engine.probe(cold)
+            await engine.shutdown(grace: .seconds(1))
+            #expect(first.timings.tls ?? 0 > 100, "the first warm probe pays for the handshake")
+            #expect(second.timings.tls ?? 0 < 50, "the second warm probe reuses the connection")
+            #expect(third.timings.tls ?? 0 > 100, "a cold probe handshakes again")
+            #expect(second.connection == .warm && third.connection == .cold)
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// A real HTTP (or HTTPS) server on 127.0.0.1 with an ephemeral port, running on its own NIO
+/// thread, with the behaviours the prober must classify:
+///
+/// - `/ok` 200 "ok"; `/status/N` status N; `/delay/MS` 200 after MS milliseconds
+/// - `/redirect/N` a chain of N redirects ending at `/ok`; `/loop` redirects to itself
+/// - `/bytes/N` a body of N bytes; `/drip` one byte every 100 ms, for at most 30 s
+/// - `/headers` echoes the request headers as `name: value` lines
+///
+/// Every request is counted by path, so tests can compare what was probed with what arrived.
+public final class TargetServer: Sendable {
+    public let port: Int
+    public let scheme: String
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: any Channel
+    private let counts: NIOLockedValueBox<[String: Int]>
+
+    public init(tls: TestCertificates? = nil) throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let counts = NIOLockedValueBox<[String: Int]>([:])
+        let sslContext = try tls.map { certificates in
+            try NIOSSLContext(
+                configuration: .makeServerConfiguration(
+                    certificateChain: [
+                        .certificate(try NIOSSLCertificate(bytes: Array(certificates.leafPEM.utf8), format: .pem)),
+                        .certificate(try NIOSSLCertificate(bytes: Array(certificates.caPEM.utf8), format: .pem)),
+                    ],
+                    privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(certificates.leafKeyPEM.utf8), format: .pem))
+                ))
+        }
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 512)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    }
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(TargetHandler(counts: counts))
+                }
+            }
+        do {
+            self.channel = try bootstrap.bind(host: "127.0.0.1", port: 0).wait()
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+        self.group = group
+        self.counts = counts
+        self.port = channel.localAddress?.port ?? 0
+        self.scheme = tls == nil ? "http" : "https"
+    }
+
+    public func url(_ path: String) -> String {
+        "\(scheme)://127.0.0.1:\(port)\(path)"
+    }
+
+    public func requests(to path: String) -> Int {
+        counts.withLockedValue { $0[path] ?? 0 }
+    }
+
+    public func shutdown() {
+        try? channel.close().wait()
+        try? group.syncShutdownGracefully()
+    }
+}
+
+private final class TargetHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let counts: NIOLockedValueBox<[String: Int]>
+    private var head: HTTPRequestHead?
+
+    init(counts: NIOLockedValueBox<[String: Int]>) {
+        self.counts = counts
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): self.head = head
+        case .body: break
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            counts.withLockedValue { $0[head.uri, default: 0] += 1 }
+            respond(to: head, context: context)
+        }
+    }
+
+    private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let parts = head.uri.split(separator: "/").map(String.init)
+        let number = parts.count > 1 ? Int(parts[1]) : nil
+        switch (parts.first ?? "", number) {
+        case ("ok", _):
+            send(.ok, body: "ok", context: context)
+        case ("status", let code?):
+            send(HTTPResponseStatus(statusCode: code), body: "status \(code)", context: context)
+        case ("delay", let milliseconds?):
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .milliseconds(Int64(milliseconds))) {
+                let (handler, context) = loopBound.value
+                handler.send(.ok, body: "ok", context: context)
+            }
+        case ("redirect", let hops?):
+            let location = hops <= 1 ? "/ok" : "/redirect/\(hops - 1)"
+            send(.found, body: "", headers: [("Location", location)], context: context)
+        case ("loop", _):
+            send(.found, body: "", headers: [("Location", "/loop")], context: context)
+        case ("bytes", let count?):
+            send(.ok, body: String(repeating: "x", count: count), context: context)
+        case ("drip", _):
+            drip(context: context)
+        case ("headers", _):
+            send(.ok, body: head.headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n"), context: context)
+        default:
+            send(.notFound, body: "not found", context: context)
+        }
+    }
+
+    private func send(
+        _ status: HTTPResponseStatus, body: String, headers: [(String, String)] = [], context: ChannelHandlerContext
+    ) {
+        var responseHeaders = HTTPHeaders(headers)
+        responseHeaders.add(name: "Content-Length", value: "\(body.utf8.count)")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: responseHeaders))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    /// Sends headers, then one byte every 100 ms until the client hangs up (at most 300 bytes).
+    private func drip(context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok))), promise: nil)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let sent = NIOLoopBoundBox(0, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { task in
+            let (handler, context) = loopBound.value
+            sent.value += 1
+            guard context.channel.isActive, sent.value <= 300 else {
+                task.cancel()
+                context.close(promise: nil)
+                return
+            }
+            context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "x")))), promise: nil)
+        }
+    }
+}
