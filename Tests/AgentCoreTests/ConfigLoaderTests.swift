@@ -176,3 +176,15 @@ import Testing
         #expect(headers == ["v", "d", "e", "$5 and $x"])
     }
 }
+
+/// The shipped example files must stay valid: they are the documentation.
+@Suite struct ExampleConfigTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    @Test(arguments: ["examples/config.yaml", "examples/demo.yaml"])
+    func exampleConfigsLoad(path: String) throws {
+        let config = try ConfigLoader(environment: [:], hostname: "h").load(path: Self.root.appendingPathComponent(path).path)
+        #expect(!config.endpoints.isEmpty)
+    }
+}

@@ -137,9 +137,21 @@ private final class ProbeLoop {
     private var stopDeadline: UInt64?
 
     private struct Active {
-        let transfer: ProbeTransfer
+        let work: Work
         /// Set for one-off probes; scheduled results go to `onResult`.
         let continuation: CheckedContinuation<ProbeResult, any Error>?
+
+        enum Work {
+            case probe(ProbeTransfer)
+            case inspection(CertificateInspection)
+        }
+
+        var easy: CurlEasy {
+            switch work {
+            case .probe(let transfer): return transfer.easy
+            case .inspection(let inspection): return inspection.easy
+            }
+        }
     }
 
     init(seed: String, logger: Logger, onResult: @escaping @Sendable (ProbeResult) -> Void) {
@@ -231,18 +243,38 @@ private final class ProbeLoop {
     {
         transfer.begin(startedAt: WallClock.now())
         try multi.add(transfer.easy)
-        active[transfer.easy.handle] = Active(transfer: transfer, continuation: continuation)
+        active[transfer.easy.handle] = Active(work: .probe(transfer), continuation: continuation)
     }
 
     private func complete(_ completion: CurlMulti.Completion, engine: ProbeEngine) {
         guard let entry = active.removeValue(forKey: completion.easy) else { return }
-        multi.remove(entry.transfer.easy)
-        let result = entry.transfer.finish(code: completion.code)
+        multi.remove(entry.easy)
+        let result: ProbeResult
+        switch entry.work {
+        case .probe(let transfer):
+            let measured = transfer.finish(code: completion.code)
+            if CertificateInspection.isWanted(for: measured, code: completion.code), stopDeadline == nil,
+                let inspection = try? CertificateInspection(for: transfer.endpoint, result: measured),
+                (try? multi.add(inspection.easy)) != nil
+            {
+                active[inspection.easy.handle] = Active(work: .inspection(inspection), continuation: entry.continuation)
+                return
+            }
+            result = measured
+        case .inspection(let inspection):
+            result = inspection.finish()
+        }
+        deliver(result, continuation: entry.continuation, engine: engine)
+    }
+
+    private func deliver(
+        _ result: ProbeResult, continuation: CheckedContinuation<ProbeResult, any Error>?, engine: ProbeEngine
+    ) {
         engine.updateStatistics {
             $0.completed += 1
             $0.inFlight -= 1
         }
-        if let continuation = entry.continuation {
+        if let continuation {
             continuation.resume(returning: result)
         } else {
             schedule.finished(result.endpoint)
@@ -255,7 +287,7 @@ private final class ProbeLoop {
     private func abandonActive() {
         logger.warning("shutdown deadline reached; abandoning probes in flight", metadata: ["count": "\(active.count)"])
         for entry in active.values {
-            multi.remove(entry.transfer.easy)
+            multi.remove(entry.easy)
             entry.continuation?.resume(throwing: ProbeEngine.EngineError.stopped)
         }
         active.removeAll()
