@@ -54,3 +54,11 @@ int ccurl_multi_next_message(CURLM *multi, ccurl_message *out) {
 const char *ccurl_version(void) {
     return curl_version_info(CURLVERSION_NOW)->version;
 }
+
+const char *ccurl_response_header(CURL *handle, const char *name) {
+    struct curl_header *header = NULL;
+    if (curl_easy_header(handle, name, 0, CURLH_HEADER, -1, &header) != CURLHE_OK || header == NULL) {
+        return NULL;
+    }
+    return header->value;
+}

@@ -14,9 +14,13 @@ struct LatencyAgent: AsyncParsableCommand {
               API_URL_1=https://example.com/health latency-agent run
               latency-agent probe https://example.com/ --count 3
               latency-agent check-config config.yaml
+              latency-agent spool stats --config config.yaml
+              latency-agent spool tail -n 20 --follow
             """,
         version: AgentVersion.current,
-        subcommands: [RunCommand.self, ProbeCommand.self, CheckConfigCommand.self],
+        subcommands: [
+            RunCommand.self, ProbeCommand.self, CheckConfigCommand.self, SpoolCommand.self, PushgatewayCommand.self,
+        ],
         defaultSubcommand: nil
     )
 }

@@ -1,5 +1,6 @@
 import AgentCore
 import ArgumentParser
+import Foundation
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -8,17 +9,26 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             The configuration comes from --config, else LATENCY_AGENT_CONFIG, else \
             /etc/latency-agent/config.yaml, else the seed variables API_URL_1…N, API_TOKEN, POLL_INTERVAL.
-            Each result is written as one JSON line on standard output; logs go to standard error.
+            Every result is written to the spool first and pushed from there; --print-results also \
+            writes each one as a JSON line on standard output. Logs go to standard error.
             """)
 
     @Option(name: .shortAndLong, help: "Path of the YAML configuration file.")
     var config: String?
+
+    @Flag(help: "Also print every result as a JSON line on standard output.")
+    var printResults = false
 
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
         let logger = try logging.makeLogger()
         let config = try loadConfig(flag: config)
-        try await Agent.run(config: config, logger: logger)
+        do {
+            try await Agent.run(config: config, printResults: printResults, logger: logger)
+        } catch let error as AgentError {
+            LineWriter.write("latency-agent: \(error)\n", to: STDERR_FILENO)
+            throw ExitCode(1)
+        }
     }
 }

@@ -3,16 +3,18 @@ public struct AgentConfig: Sendable, Equatable {
     public var agent: AgentSettings
     public var spool: SpoolSettings
     public var endpoints: [EndpointConfig]
+    public var outputs: OutputsConfig
     /// The seed's `SLACK_WEBHOOK_URL`, kept for alert delivery.
     public var slackWebhookURL: Secret?
 
     public init(
         agent: AgentSettings, spool: SpoolSettings = .init(), endpoints: [EndpointConfig],
-        slackWebhookURL: Secret? = nil
+        outputs: OutputsConfig = .init(), slackWebhookURL: Secret? = nil
     ) {
         self.agent = agent
         self.spool = spool
         self.endpoints = endpoints
+        self.outputs = outputs
         self.slackWebhookURL = slackWebhookURL
     }
 }
@@ -30,10 +32,15 @@ public struct AgentSettings: Sendable, Equatable {
 
 public struct SpoolSettings: Sendable, Equatable {
     public var path: String
+    /// The LMDB map size: the most disk the spool may use.
     public var maxSize: Int
+    /// How long records stay after every reader has handled them: the history `/status` and
+    /// alert windows are rebuilt from.
+    public var retain: Duration
 
-    public init(path: String = "/var/lib/latency-agent/spool", maxSize: Int = 512 * 1024 * 1024) {
+    public init(path: String = "/var/lib/latency-agent/spool", maxSize: Int = 512 * 1024 * 1024, retain: Duration = .seconds(3600)) {
         self.path = path
         self.maxSize = maxSize
+        self.retain = retain
     }
 }

@@ -73,7 +73,7 @@ public struct ConfigLoader: Sendable {
         }
         let context = ConfigContext(source: source, environment: environment)
         let top = try ConfigNode(node: root, path: "", context: context)
-            .mapping(allowed: ["agent", "spool", "defaults", "endpoints"])
+            .mapping(allowed: ["agent", "spool", "defaults", "endpoints", "outputs"])
 
         var agent = AgentSettings(node: defaultNodeName())
         if let node = top["agent"] {
@@ -83,13 +83,14 @@ public struct ConfigLoader: Sendable {
         }
         var spool = SpoolSettings()
         if let node = top["spool"] {
-            let mapping = try node.mapping(allowed: ["path", "max_size"])
+            let mapping = try node.mapping(allowed: ["path", "max_size", "retain"])
             if let path = try mapping["path"]?.nonEmptyString() { spool.path = path }
             if let sizeNode = mapping["max_size"] {
                 let size = try sizeNode.byteSize()
                 guard size >= 1024 * 1024 else { throw sizeNode.error("spool.max_size must be at least 1MiB") }
                 spool.maxSize = size
             }
+            if let retain = try mapping["retain"]?.duration() { spool.retain = retain }
         }
         let defaults = try top["defaults"].map { node throws(ConfigError) in
             try EndpointSettings(node.mapping(allowed: EndpointSettings.keys))
@@ -112,7 +113,13 @@ public struct ConfigLoader: Sendable {
             endpoints.append(try EndpointSettings(mapping).resolve(name: name, url: url, over: defaults, at: item))
         }
         guard !endpoints.isEmpty else { throw endpointsNode.error("endpoints must list at least one endpoint") }
-        return AgentConfig(agent: agent, spool: spool, endpoints: endpoints, slackWebhookURL: slackWebhook())
+        var outputs = OutputsConfig()
+        if let node = top["outputs"] {
+            let mapping = try node.mapping(allowed: ["pushgateway"])
+            outputs.pushgateway = try mapping["pushgateway"].map { node throws(ConfigError) in try Self.pushgateway(node) }
+        }
+        return AgentConfig(
+            agent: agent, spool: spool, endpoints: endpoints, outputs: outputs, slackWebhookURL: slackWebhook())
     }
 
     /// The seed project's variables: `API_URL_1`…`API_URL_N`, `API_TOKEN`, `POLL_INTERVAL`,
@@ -145,7 +152,16 @@ public struct ConfigLoader: Sendable {
         guard !endpoints.isEmpty else {
             throw ConfigError(source: "environment", message: "API_URL_1 is not set; it names the first URL to probe")
         }
-        return AgentConfig(agent: AgentSettings(node: defaultNodeName()), endpoints: endpoints, slackWebhookURL: slackWebhook())
+        var outputs = OutputsConfig()
+        if let url = environment["PUSHGATEWAY_URL"], !url.isEmpty {
+            guard Self.isProbeURL(url) else {
+                throw ConfigError(source: "environment", message: "PUSHGATEWAY_URL must be an http:// or https:// URL with a host")
+            }
+            outputs.pushgateway = PushgatewayConfig(connection: OutputConnection(url: url))
+        }
+        return AgentConfig(
+            agent: AgentSettings(node: defaultNodeName()), endpoints: endpoints, outputs: outputs,
+            slackWebhookURL: slackWebhook())
     }
 
     /// `API_URL_<n>` variables with a non-empty value, in numeric order.
@@ -173,6 +189,37 @@ public struct ConfigLoader: Sendable {
             let host = components.host, !host.isEmpty
         else { return false }
         return true
+    }
+
+    private static func pushgateway(_ node: ConfigNode) throws(ConfigError) -> PushgatewayConfig {
+        let mapping = try node.mapping(
+            allowed: ["url", "timeout", "tls", "push_interval", "buckets", "uptime_window", "delete_on_shutdown"]
+                + ConfigMapping.authorizationKeys)
+        var config = PushgatewayConfig(connection: try outputConnection(mapping))
+        if let interval = try mapping["push_interval"]?.positiveDuration() { config.pushInterval = interval }
+        if let window = try mapping["uptime_window"]?.positiveDuration() { config.uptimeWindow = window }
+        if let delete = try mapping["delete_on_shutdown"]?.bool() { config.deleteOnShutdown = delete }
+        if let bucketsNode = mapping["buckets"] {
+            var buckets: [Double] = []
+            for item in try bucketsNode.sequence() {
+                let text = try item.string()
+                guard let value = Double(text), value > 0, value.isFinite, value > (buckets.last ?? 0) else {
+                    throw item.error("\(item.path) must be a number of seconds above 0 and above the bucket before it, found \"\(text)\"")
+                }
+                buckets.append(value)
+            }
+            guard !buckets.isEmpty else { throw bucketsNode.error("\(bucketsNode.path) must list at least one bucket") }
+            config.buckets = buckets
+        }
+        return config
+    }
+
+    /// The keys every HTTP output shares: `url`, `timeout`, `tls` and credentials.
+    private static func outputConnection(_ mapping: ConfigMapping) throws(ConfigError) -> OutputConnection {
+        OutputConnection(
+            url: try checkedURL(try mapping.required("url")),
+            timeout: try mapping["timeout"]?.positiveDuration() ?? .seconds(10),
+            authorization: try mapping.authorization(), tls: try mapping["tls"]?.tlsOptions() ?? TLSOptions())
     }
 
     private static func checkedURL(_ node: ConfigNode) throws(ConfigError) -> String {

@@ -21,11 +21,8 @@ final class ProbeTransfer {
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         self.bodyMatcher = endpoint.bodyMatch.map(BodyMatcher.init)
-        var headerLines = endpoint.headers.map { "\($0.name): \($0.value)" }
-        if case .bearer(let token) = endpoint.authorization {
-            headerLines.append("Authorization: Bearer \(token.exposedValue)")
-        }
-        self.headers = CurlStringList(headerLines)
+        self.headers = CurlStringList(
+            endpoint.headers.map { "\($0.name): \($0.value)" } + (endpoint.authorization?.headerLines ?? []))
         try configure(userAgent: userAgent)
     }
 
@@ -60,12 +57,8 @@ final class ProbeTransfer {
             try easy.set(CURLOPT_DNS_CACHE_TIMEOUT, 0)
         }
         try configureMethod()
-        try configureTLS()
-        if case .basic(let username, let password) = endpoint.authorization {
-            try easy.set(CURLOPT_HTTPAUTH, CCURL_AUTH_BASIC)
-            try easy.set(CURLOPT_USERNAME, username)
-            try easy.set(CURLOPT_PASSWORD, password.exposedValue)
-        }
+        try easy.apply(endpoint.tls)
+        try easy.apply(basicAuthorization: endpoint.authorization)
     }
 
     private func configureMethod() throws(CurlError) {
@@ -76,21 +69,8 @@ final class ProbeTransfer {
             // A custom "HEAD" request would wait for a body that never comes.
             try easy.set(CURLOPT_NOBODY, true)
         default:
-            let body = endpoint.body ?? ""
-            try easy.set(CURLOPT_POSTFIELDSIZE_LARGE, offset: Int64(body.utf8.count))
-            try easy.set(CURLOPT_COPYPOSTFIELDS, body)
+            try easy.setRequestBody(Array((endpoint.body ?? "").utf8))
             if endpoint.method != "POST" { try easy.set(CURLOPT_CUSTOMREQUEST, endpoint.method) }
-        }
-    }
-
-    private func configureTLS() throws(CurlError) {
-        let tls = endpoint.tls
-        if let caFile = tls.caFile { try easy.set(CURLOPT_CAINFO, caFile) }
-        if let certFile = tls.certFile { try easy.set(CURLOPT_SSLCERT, certFile) }
-        if let keyFile = tls.keyFile { try easy.set(CURLOPT_SSLKEY, keyFile) }
-        if tls.insecure {
-            try easy.set(CURLOPT_SSL_VERIFYPEER, false)
-            try easy.set(CURLOPT_SSL_VERIFYHOST, 0)
         }
     }
 

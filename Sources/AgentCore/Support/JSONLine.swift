@@ -33,10 +33,7 @@ public struct JSONLine {
     public mutating func add(_ key: String, microsecondsAsSeconds value: Int64?) {
         guard let value else { return }
         appendKey(key)
-        let sign = value < 0 ? "-" : ""
-        let magnitude = value.magnitude
-        let fraction = String(magnitude % 1_000_000)
-        text += "\(sign)\(magnitude / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
+        text += DecimalSeconds.text(microseconds: value)
     }
 
     /// A nested object, written in place.

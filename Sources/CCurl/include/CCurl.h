@@ -30,6 +30,9 @@ static const long CCURL_AUTH_BASIC = (long)CURLAUTH_BASIC;
 /* The running libcurl's version string, e.g. "7.88.1". */
 const char *ccurl_version(void);
 
+/* The value of the response header `name` of the last request, or NULL. */
+const char *ccurl_response_header(CURL *handle, const char *name);
+
 CURLMcode ccurl_multi_setopt_long(CURLM *handle, CURLMoption option, long value);
 
 /* Fields of the first struct CURLMsg, flattened so Swift never reads the C union. */

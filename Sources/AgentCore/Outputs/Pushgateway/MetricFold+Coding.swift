@@ -1,0 +1,106 @@
+extension MetricFold {
+    static let codingVersion: UInt8 = 1
+
+    /// The fold as the Pushgateway reader's spool state.
+    public func encoded() -> [UInt8] {
+        var writer = ByteWriter(capacity: 256 * endpoints.count + 64)
+        writer.byte(Self.codingVersion)
+        writer.unsigned(UInt64(buckets.count))
+        for bound in buckets { writer.unsigned(bound.bitPattern) }
+        writer.signed(uptimeWindowMinutes)
+        writer.unsigned(UInt64(endpoints.count))
+        for name in endpoints.keys.sorted() {
+            let metrics = endpoints[name]!
+            writer.string(name)
+            writer.string(metrics.url)
+            writer.string(metrics.method)
+            writer.unsigned(metrics.successes)
+            writer.unsigned(metrics.failures)
+            writer.unsigned(UInt64(metrics.failuresByReason.count))
+            for reason in metrics.failuresByReason.keys.sorted() {
+                writer.string(reason)
+                writer.unsigned(metrics.failuresByReason[reason]!)
+            }
+            for histogram in [metrics.latency] + metrics.phases {
+                for count in histogram.counts { writer.unsigned(count) }
+                writer.signed(histogram.sumMicroseconds)
+            }
+            writer.signed(metrics.last.startedAt)
+            writer.byte(metrics.last.success ? 1 : 0)
+            writer.signed(Int64(metrics.last.statusCode))
+            writer.signed(metrics.last.totalMicroseconds)
+            writer.unsigned(UInt64(metrics.last.phaseMicroseconds.count))
+            for phase in metrics.last.phaseMicroseconds { writer.optional(phase) { $0.signed($1) } }
+            writer.optional(metrics.chainEarliestExpiry) { $0.signed($1) }
+            writer.unsigned(UInt64(metrics.uptime.count))
+            for minute in metrics.uptime {
+                writer.signed(minute.minute)
+                writer.unsigned(minute.succeeded)
+                writer.unsigned(minute.total)
+            }
+        }
+        return writer.bytes
+    }
+
+    /// Restores a fold saved with the same buckets and window; nil when they differ (the
+    /// histograms could not continue) or the bytes are not a fold.
+    public init?(decoding bytes: [UInt8], buckets: [Double], uptimeWindow: Duration) {
+        self.init(buckets: buckets, uptimeWindow: uptimeWindow)
+        let decoded = bytes.withUnsafeBytes { raw -> [String: EndpointMetrics]? in
+            var reader = ByteReader(raw)
+            return try? decodeEndpoints(&reader)
+        }
+        guard let decoded else { return nil }
+        endpoints = decoded
+    }
+
+    private func decodeEndpoints(_ reader: inout ByteReader) throws(ByteReader.Malformed) -> [String: EndpointMetrics]? {
+        guard try reader.byte() == Self.codingVersion else { return nil }
+        let bucketCount = Int(try reader.unsigned())
+        var savedBuckets: [Double] = []
+        for _ in 0..<bucketCount { savedBuckets.append(Double(bitPattern: try reader.unsigned())) }
+        let savedWindow = try reader.signed()
+        guard savedBuckets == buckets, savedWindow == uptimeWindowMinutes else { return nil }
+        var endpoints: [String: EndpointMetrics] = [:]
+        let count1 = try reader.unsigned()
+        for _ in 0..<count1 {
+            let name = try reader.string()
+            let url = try reader.string()
+            let method = try reader.string()
+            let successes = try reader.unsigned()
+            let failures = try reader.unsigned()
+            var byReason: [String: UInt64] = [:]
+            let count2 = try reader.unsigned()
+            for _ in 0..<count2 { byReason[try reader.string()] = try reader.unsigned() }
+            var histograms: [Histogram] = []
+            for _ in 0...Self.phases.count {
+                var histogram = Histogram(bucketCount: buckets.count)
+                for index in histogram.counts.indices { histogram.counts[index] = try reader.unsigned() }
+                histogram.sumMicroseconds = try reader.signed()
+                histograms.append(histogram)
+            }
+            let startedAt = try reader.signed()
+            let success = try reader.byte() == 1
+            let statusCode = try reader.int()
+            let total = try reader.signed()
+            var phases: [Int64?] = []
+            let count3 = try reader.unsigned()
+            for _ in 0..<count3 {
+                phases.append(try reader.optional { (r: inout ByteReader) throws(ByteReader.Malformed) in try r.signed() })
+            }
+            let chain = try reader.optional { (r: inout ByteReader) throws(ByteReader.Malformed) in try r.signed() }
+            var uptime: [UptimeMinute] = []
+            let count4 = try reader.unsigned()
+            for _ in 0..<count4 {
+                uptime.append(UptimeMinute(minute: try reader.signed(), succeeded: try reader.unsigned(), total: try reader.unsigned()))
+            }
+            endpoints[name] = EndpointMetrics(
+                url: url, method: method, successes: successes, failures: failures, failuresByReason: byReason,
+                latency: histograms[0], phases: Array(histograms.dropFirst()),
+                last: LastProbe(startedAt: startedAt, success: success, statusCode: statusCode, totalMicroseconds: total, phaseMicroseconds: phases),
+                chainEarliestExpiry: chain, uptime: uptime)
+        }
+        guard reader.isAtEnd else { throw ByteReader.Malformed() }
+        return endpoints
+    }
+}

@@ -1,0 +1,79 @@
+extension MetricFold {
+    /// The fold as metric families: the seed's `api_*` metrics and blackbox-style `probe_*` ones,
+    /// each labelled `endpoint`. Endpoints are sorted, so equal folds render byte-identical bodies.
+    public func metricFamilies() -> [MetricFamily] {
+        var requests = MetricFamily(name: "api_requests_total", help: "Probes made, by outcome.", kind: .counter)
+        var latency = MetricFamily(
+            name: "api_latency_seconds", help: "Duration of successful probes in seconds.", kind: .histogram)
+        var uptime = MetricFamily(
+            name: "api_uptime_percent", help: "Share of successful probes over the uptime window, in percent.",
+            kind: .gauge)
+        var success = MetricFamily(name: "probe_success", help: "Whether the last probe succeeded.", kind: .gauge)
+        var duration = MetricFamily(
+            name: "probe_duration_seconds", help: "Duration of the last probe in seconds.", kind: .gauge)
+        var status = MetricFamily(
+            name: "probe_http_status_code", help: "HTTP status code of the last probe (0 without a response).",
+            kind: .gauge)
+        var phases = MetricFamily(
+            name: "probe_http_duration_seconds", help: "Duration of each phase of the last probe in seconds.",
+            kind: .gauge)
+        var phaseHistograms = MetricFamily(
+            name: "probe_phase_duration_seconds", help: "Duration of each phase of successful probes in seconds.",
+            kind: .histogram)
+        var expiry = MetricFamily(
+            name: "probe_ssl_earliest_cert_expiry",
+            help: "Expiry of the earliest-expiring certificate of the chain, Unix seconds.", kind: .gauge)
+        var failures = MetricFamily(name: "probe_failures_total", help: "Failed probes by reason.", kind: .counter)
+        var lastTime = MetricFamily(
+            name: "probe_last_timestamp_seconds", help: "Start of the last probe, Unix seconds.", kind: .gauge)
+        var info = MetricFamily(
+            name: "probe_endpoint_info", help: "The URL and method of each endpoint (credentials removed).",
+            kind: .gauge)
+
+        for name in endpoints.keys.sorted() {
+            let metrics = endpoints[name]!
+            let label = [(name: "endpoint", value: name)]
+            requests.samples.append(.init(labels: label + [("status", "success")], value: "\(metrics.successes)"))
+            requests.samples.append(.init(labels: label + [("status", "failure")], value: "\(metrics.failures)"))
+            latency.addHistogram(
+                labels: label, bounds: buckets, counts: metrics.latency.counts,
+                sumMicroseconds: metrics.latency.sumMicroseconds)
+            let window = metrics.uptime.reduce((0, 0)) { ($0.0 + $1.succeeded, $0.1 + $1.total) }
+            uptime.samples.append(.init(labels: label, value: Self.percent(window.0, of: window.1)))
+            success.samples.append(.init(labels: label, value: metrics.last.success ? "1" : "0"))
+            duration.samples.append(
+                .init(labels: label, value: DecimalSeconds.text(microseconds: metrics.last.totalMicroseconds)))
+            status.samples.append(.init(labels: label, value: "\(metrics.last.statusCode)"))
+            for (index, phase) in Self.phases.enumerated() {
+                let phaseLabel = label + [("phase", phase)]
+                let value = index < metrics.last.phaseMicroseconds.count ? metrics.last.phaseMicroseconds[index] : nil
+                phases.samples.append(.init(labels: phaseLabel, value: DecimalSeconds.text(microseconds: value ?? 0)))
+                phaseHistograms.addHistogram(
+                    labels: phaseLabel, bounds: buckets, counts: metrics.phases[index].counts,
+                    sumMicroseconds: metrics.phases[index].sumMicroseconds)
+            }
+            if let chain = metrics.chainEarliestExpiry {
+                expiry.samples.append(.init(labels: label, value: "\(chain)"))
+            }
+            for reason in FailureReason.allCases {
+                failures.samples.append(
+                    .init(labels: label + [("reason", reason.rawValue)], value: "\(metrics.failuresByReason[reason.rawValue] ?? 0)"))
+            }
+            lastTime.samples.append(
+                .init(labels: label, value: DecimalSeconds.text(microseconds: metrics.last.startedAt / 1000)))
+            info.samples.append(.init(labels: label + [("url", metrics.url), ("method", metrics.method)], value: "1"))
+        }
+        return [
+            requests, latency, uptime, success, duration, status, phases, phaseHistograms, expiry, failures, lastTime,
+            info,
+        ]
+    }
+
+    /// A percentage with two decimals, computed in integers so it is exact and reproducible.
+    static func percent(_ part: UInt64, of whole: UInt64) -> String {
+        guard whole > 0 else { return "100" }
+        let hundredths = (part * 10_000 + whole / 2) / whole
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+}

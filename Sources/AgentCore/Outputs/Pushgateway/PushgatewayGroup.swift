@@ -1,0 +1,37 @@
+import Logging
+
+/// This node's group on the Pushgateway and the client that talks to it.
+public struct PushgatewayGroup: Sendable {
+    public let url: String
+    private let client: OutputHTTPClient
+    private let logger: Logger
+
+    public init(config: PushgatewayConfig, agent: AgentSettings, logger: Logger) {
+        self.url = GroupingKey.url(base: config.connection.url, job: agent.job, instance: agent.node)
+        self.client = OutputHTTPClient(name: "pushgateway", connection: config.connection)
+        self.logger = logger
+    }
+
+    /// Replaces every metric of the group (PUT): series missing from `body` leave the gateway.
+    func replace(with body: String) async -> Result<OutputResponse, TransportError> {
+        await client.send(
+            OutputRequest(
+                method: "PUT", url: url,
+                headers: [HTTPHeader(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")],
+                body: Array(body.utf8)))
+    }
+
+    /// Removes the group, e.g. when retiring a node: the gateway never expires it by itself.
+    public func delete() async -> Result<OutputResponse, TransportError> {
+        let outcome = await client.send(OutputRequest(method: "DELETE", url: url))
+        switch outcome {
+        case .success(let response) where (200..<300).contains(response.status):
+            logger.info("deleted this node's group from the pushgateway")
+        case .success(let response):
+            logger.error("pushgateway refused to delete the group", metadata: ["status": "\(response.status)"])
+        case .failure(let error):
+            logger.error("could not reach the pushgateway to delete the group", metadata: ["reason": "\(error)"])
+        }
+        return outcome
+    }
+}
