@@ -25,7 +25,7 @@ struct RunCommand: AsyncParsableCommand {
         let logger = try logging.makeLogger()
         let config = try loadConfig(flag: config)
         do {
-            try await Agent.run(config: config, printResults: printResults, logger: logger)
+            try await Agent(config: config, printResults: printResults, logger: logger).run()
         } catch let error as AgentError {
             LineWriter.write("latency-agent: \(error)\n", to: STDERR_FILENO)
             throw ExitCode(1)

@@ -3,16 +3,26 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// The composition root: turns a loaded configuration into the running services.
-public enum Agent {
-    /// Runs until SIGTERM or SIGINT. Every result goes to the spool; with `printResults`, also
-    /// as a JSON line on standard output.
-    ///
-    /// Services stop in reverse order: the prober first (probes in flight finish), then each
-    /// output makes a last push of everything spooled, then the spool closes.
-    public static func run(config: AgentConfig, printResults: Bool, logger: Logger) async throws {
+/// The composition root: turns a loaded configuration into running services.
+///
+/// Services stop in reverse order: the prober first (probes in flight finish), then each output
+/// makes a last push of everything spooled, then the spool closes.
+public struct Agent: Sendable {
+    public let spool: Spool
+    public let engine: ProbeEngine
+    private let group: ServiceGroup
+    private let logger: Logger
+    private let config: AgentConfig
+
+    /// - Parameters:
+    ///   - printResults: also write every result as a JSON line on standard output.
+    ///   - stopSignals: the signals that stop the agent gracefully (none in tests, which call `shutdown()`).
+    public init(
+        config: AgentConfig, printResults: Bool = false, stopSignals: [UnixSignal] = [.sigterm, .sigint],
+        logger: Logger
+    ) throws(AgentError) {
         let node = config.agent.node
-        let spool = try openSpool(config, logger: logger)
+        let spool = try Self.openSpool(config, logger: logger)
         let engine = ProbeEngine(seed: node, logger: logger) { result in
             spool.append(result)
             if printResults { LineWriter.write(result.jsonLine(node: node) + "\n", to: STDOUT_FILENO) }
@@ -26,16 +36,29 @@ public enum Agent {
                         logger: logger)))
         }
         services.append(.init(service: ProbeService(engine: engine, endpoints: config.endpoints, logger: logger)))
-        let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        self.group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: stopSignals, logger: logger))
+        self.spool = spool
+        self.engine = engine
+        self.logger = logger
+        self.config = config
+    }
+
+    /// Runs until a stop signal or `shutdown()`, then closes the spool.
+    public func run() async throws {
         logger.info(
             "latency-agent starting",
             metadata: [
-                "version": "\(AgentVersion.current)", "node": "\(node)", "spool": "\(config.spool.path)",
+                "version": "\(AgentVersion.current)", "node": "\(config.agent.node)", "spool": "\(config.spool.path)",
                 "outputs": "\(config.outputs.readerNames.joined(separator: ","))",
             ])
         try await group.run()
         await spool.close()
+    }
+
+    /// Starts the graceful shutdown that `run()` completes.
+    public func shutdown() async {
+        await group.triggerGracefulShutdown()
     }
 
     /// Opens the configured spool, or says what to fix.

@@ -1,6 +1,6 @@
 /// Everything needed to probe one endpoint, fully resolved: defaults merged in, `${VAR}` expanded,
 /// secret files read. A value type, so a reload builds a new one and compares.
-public struct EndpointConfig: Sendable, Equatable {
+public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
     public var name: String
     public var url: String
     public var method: String
@@ -50,11 +50,21 @@ public struct EndpointConfig: Sendable, Equatable {
 
     /// The URL without user-info credentials: the form that may appear in results, labels and logs.
     public var displayURL: String { URLRedaction.stripCredentials(url) }
+
+    /// Printing an endpoint never shows credentials (header values, URL user-info, tokens).
+    public var description: String {
+        "EndpointConfig(\(name): \(method) \(displayURL) every \(HumanUnits.format(interval)), "
+            + "timeout \(HumanUnits.format(timeout)), \(connection.rawValue))"
+    }
 }
 
-public struct HTTPHeader: Sendable, Equatable {
+/// A request header. Its value may be a credential, so printing it shows only the name.
+public struct HTTPHeader: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
     public var name: String
     public var value: String
+
+    public var description: String { "\(name): <redacted>" }
+    public var debugDescription: String { description }
 
     public init(name: String, value: String) {
         self.name = name

@@ -14,11 +14,14 @@ public struct OutputsConfig: Sendable, Equatable {
 }
 
 /// An HTTP service an output talks to: its URL, credentials, TLS options and request timeout.
-public struct OutputConnection: Sendable, Equatable {
+public struct OutputConnection: Sendable, Equatable, CustomStringConvertible {
     public var url: String
     public var timeout: Duration
     public var authorization: Authorization?
     public var tls: TLSOptions
+
+    /// Printing a connection never shows credentials in its URL.
+    public var description: String { "OutputConnection(\(URLRedaction.stripCredentials(url)))" }
 
     public init(url: String, timeout: Duration = .seconds(10), authorization: Authorization? = nil, tls: TLSOptions = .init()) {
         self.url = url

@@ -3,7 +3,7 @@ import ServiceLifecycle
 
 /// Runs the probe schedule as a lifecycle `Service`: probes until graceful shutdown, then lets
 /// probes in flight finish (bounded by the longest timeout) so none is cut off half-measured.
-public struct ProbeService: Service {
+public struct ProbeService: Service, CustomStringConvertible {
     public let engine: ProbeEngine
     private let endpoints: [EndpointConfig]
     private let logger: Logger
@@ -13,6 +13,9 @@ public struct ProbeService: Service {
         self.endpoints = endpoints
         self.logger = logger
     }
+
+    /// What lifecycle logs print: the configuration stays out of them (it may hold credentials).
+    public var description: String { "ProbeService(\(endpoints.count) endpoints)" }
 
     public func run() async throws {
         engine.setEndpoints(endpoints)

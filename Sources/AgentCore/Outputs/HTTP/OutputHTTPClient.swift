@@ -49,6 +49,10 @@ public final class OutputHTTPClient: @unchecked Sendable {
         self.connection = connection
     }
 
+    deinit {
+        thread.stop()
+    }
+
     public func send(_ request: OutputRequest) async -> Result<OutputResponse, TransportError> {
         await thread.run { self.perform(request) }
     }

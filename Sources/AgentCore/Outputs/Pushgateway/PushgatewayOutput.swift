@@ -5,7 +5,7 @@ import ServiceLifecycle
 /// node's group, committing fold and cursor together only after the gateway accepted them
 /// (DESIGN invariants 1 and 2). While the gateway is away the backlog waits in the spool, and
 /// memory holds one fold, whatever the outage's length.
-public struct PushgatewayOutput: Service {
+public struct PushgatewayOutput: Service, CustomStringConvertible {
     private let config: PushgatewayConfig
     private let group: PushgatewayGroup
     private let endpointNames: Set<String>
@@ -29,6 +29,9 @@ public struct PushgatewayOutput: Service {
         var cursor: UInt64
         var fold: MetricFold
     }
+
+    /// What lifecycle logs print: the configuration stays out of them (it may hold credentials).
+    public var description: String { "PushgatewayOutput" }
 
     public func run() async throws {
         var position = try committedPosition()
