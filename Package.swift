@@ -29,6 +29,11 @@ let package = Package(
             name: "CCurl",
             linkerSettings: [.linkedLibrary("curl")]
         ),
+        // zlib's gzip, for request bodies; its init is a macro, hence a C function.
+        .target(
+            name: "CZlib",
+            linkerSettings: [.linkedLibrary("z")]
+        ),
         // LMDB, declared once; its API has no variadic calls, so a module map is enough.
         .systemLibrary(
             name: "CLMDB",
@@ -40,6 +45,7 @@ let package = Package(
             dependencies: [
                 "CCurl",
                 "CLMDB",
+                "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Yams", package: "Yams"),

@@ -101,6 +101,44 @@ import Testing
         }
     }
 
+    @Test func thePushgatewayOutputIsConfiguredWithDefaultsAndChecks() throws {
+        let config = try loader.parse(
+            yaml: """
+                spool: {retain: 2h}
+                outputs:
+                  pushgateway:
+                    url: https://gateway.example.com:9091
+                    push_interval: 30s
+                    buckets: [0.1, 0.5, 2]
+                    gzip: true
+                    basic_auth: {username: agent, password: "${TOKEN}"}
+                    tls: {insecure: true}
+                endpoints: [{url: "http://a/"}]
+                """, source: "x")
+        let pushgateway = try #require(config.outputs.pushgateway)
+        #expect(pushgateway.connection.url == "https://gateway.example.com:9091")
+        #expect(pushgateway.connection.authorization == .basic(username: "agent", password: Secret("sup3rs3cret")))
+        #expect(pushgateway.connection.tls.insecure)
+        #expect(pushgateway.connection.timeout == .seconds(10))
+        #expect(pushgateway.pushInterval == .seconds(30))
+        #expect(pushgateway.buckets == [0.1, 0.5, 2])
+        #expect(pushgateway.gzip && !pushgateway.deleteOnShutdown)
+        #expect(pushgateway.uptimeWindow == .seconds(3600))
+        #expect(config.spool.retain == .seconds(7200))
+        #expect(config.outputs.readerNames == ["pushgateway"])
+        #expect(try loader.parse(yaml: "endpoints: [{url: \"http://a/\"}]", source: "x").outputs.readerNames.isEmpty)
+
+        let unordered = "outputs:\n  pushgateway:\n    url: http://g/\n    buckets: [1, 0.5]\n"
+        #expect(throws: ConfigError(source: "x", line: 4, column: 18, message: "outputs.pushgateway.buckets[1] must be a number of seconds above 0 and above the bucket before it, found \"0.5\"")) {
+            try loader.parse(yaml: unordered + "endpoints: [{url: \"http://a/\"}]", source: "x")
+        }
+        #expect(throws: ConfigError.self) {
+            try loader.parse(yaml: "outputs: {pushgateway: {url: http://g/, interval: 5s}}\nendpoints: [{url: \"http://a/\"}]", source: "x")
+        }
+        let seed = try ConfigLoader(environment: ["API_URL_1": "http://a/", "PUSHGATEWAY_URL": "http://gw:9091"], hostname: "h").loadSeedEnvironment()
+        #expect(seed.outputs.pushgateway?.connection.url == "http://gw:9091")
+    }
+
     @Test func secretsNeverAppearInErrorsOrDescriptions() throws {
         let yaml = "endpoints:\n  - url: http://a/\n    bearer_token: ${TOKEN}\n    timeout: forever\n"
         do {

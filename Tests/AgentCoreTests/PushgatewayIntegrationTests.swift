@@ -60,8 +60,13 @@ import Testing
         try await withDeadline(seconds: seconds + 30, "agent run") {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await agent.run() }
-                try await during(agent)
-                try await Task.sleep(for: .seconds(seconds))
+                do {
+                    try await during(agent)
+                    try await Task.sleep(for: .seconds(seconds))
+                } catch {
+                    await agent.shutdown()
+                    throw error
+                }
                 await agent.shutdown()
                 try await group.waitForAll()
             }
@@ -209,5 +214,52 @@ import Testing
             #expect(try await gateway.sum("api_requests_total", job: job, where: ["endpoint": name]) > 0, "\(name) reached the gateway intact")
         }
         await gateway.delete(job: job, instance: "test-node")
+    }
+
+    @Test func gzipBodiesAreAcceptedAndDeleteOnShutdownRemovesTheGroup() async throws {
+        let gateway = Gateway(url: try TestEnvironment.pushgatewayURL())
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        let job = Self.uniqueJob("gzip")
+        var config = config(job: job, gateway: gateway.url, endpoints: [
+            EndpointConfig(name: "api", url: target.url("/ok"), interval: .milliseconds(100), timeout: .milliseconds(100)),
+        ])
+        config.outputs.pushgateway?.gzip = true
+        config.outputs.pushgateway?.deleteOnShutdown = true
+        try await runAgent(config, seconds: 0.5) { _ in
+            let counted = try await TestEnvironment.eventually(seconds: 10, "a gzip push accepted") {
+                let sum = try await gateway.sum("api_requests_total", job: job)
+                return sum > 0 ? sum : nil
+            }
+            #expect(counted > 0)
+        }
+        #expect(try await gateway.groups(job: job).isEmpty, "delete_on_shutdown removed the group")
+    }
+
+    @Test func theDeleteCommandRemovesThisNodesGroup() async throws {
+        let binary = try TestEnvironment.agentBinary()
+        let gateway = Gateway(url: try TestEnvironment.pushgatewayURL())
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        let job = Self.uniqueJob("delete")
+        let config = config(job: job, gateway: gateway.url, endpoints: [
+            EndpointConfig(name: "api", url: target.url("/ok"), interval: .milliseconds(100), timeout: .milliseconds(100)),
+        ])
+        try await runAgent(config, seconds: 0.5)
+        #expect(try await !gateway.groups(job: job).isEmpty)
+        let path = TestEnvironment.temporaryDirectory("delete") + "/agent.yaml"
+        try """
+            agent: {node: test-node, job: \(job)}
+            outputs: {pushgateway: {url: "\(gateway.url)"}}
+            endpoints: [{url: "http://127.0.0.1:1/"}]
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await withDeadline(seconds: 30) {
+            try await Subprocess.run(
+                .path(FilePath(binary)), arguments: ["pushgateway", "delete", "--config", path],
+                output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
+        }
+        #expect(result.terminationStatus.isSuccess, "\(result.standardError)")
+        #expect(result.standardOutput.contains("deleted job=\"\(job)\" instance=\"test-node\""))
+        #expect(try await gateway.groups(job: job).isEmpty)
     }
 }

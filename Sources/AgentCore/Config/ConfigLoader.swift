@@ -193,12 +193,13 @@ public struct ConfigLoader: Sendable {
 
     private static func pushgateway(_ node: ConfigNode) throws(ConfigError) -> PushgatewayConfig {
         let mapping = try node.mapping(
-            allowed: ["url", "timeout", "tls", "push_interval", "buckets", "uptime_window", "delete_on_shutdown"]
+            allowed: ["url", "timeout", "tls", "push_interval", "buckets", "uptime_window", "delete_on_shutdown", "gzip"]
                 + ConfigMapping.authorizationKeys)
         var config = PushgatewayConfig(connection: try outputConnection(mapping))
         if let interval = try mapping["push_interval"]?.positiveDuration() { config.pushInterval = interval }
         if let window = try mapping["uptime_window"]?.positiveDuration() { config.uptimeWindow = window }
         if let delete = try mapping["delete_on_shutdown"]?.bool() { config.deleteOnShutdown = delete }
+        if let gzip = try mapping["gzip"]?.bool() { config.gzip = gzip }
         if let bucketsNode = mapping["buckets"] {
             var buckets: [Double] = []
             for item in try bucketsNode.sequence() {

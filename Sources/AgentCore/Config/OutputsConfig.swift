@@ -44,11 +44,14 @@ public struct PushgatewayConfig: Sendable, Equatable {
     /// `api_uptime_percent` covers the probes of this trailing window.
     public var uptimeWindow: Duration
     public var deleteOnShutdown: Bool
+    /// Sends bodies with `Content-Encoding: gzip` (Pushgateway 1.5 and later).
+    public var gzip: Bool
 
     public init(
         connection: OutputConnection, pushInterval: Duration = .seconds(15), buckets: [Double] = Self.defaultBuckets,
-        uptimeWindow: Duration = .seconds(3600), deleteOnShutdown: Bool = false
+        uptimeWindow: Duration = .seconds(3600), deleteOnShutdown: Bool = false, gzip: Bool = false
     ) {
+        self.gzip = gzip
         self.connection = connection
         self.pushInterval = pushInterval
         self.buckets = buckets

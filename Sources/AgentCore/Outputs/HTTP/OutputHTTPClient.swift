@@ -17,7 +17,8 @@ public struct OutputRequest: Sendable {
     }
 }
 
-/// What the server answered. The body is kept up to 64 KiB: enough for any error message.
+/// What the server answered. The body is kept up to the client's limit (64 KiB unless set):
+/// enough for any error message.
 public struct OutputResponse: Sendable, Equatable {
     public var status: Int
     public var body: String
@@ -42,11 +43,12 @@ public final class OutputHTTPClient: @unchecked Sendable {
     private let easy = CurlEasy()
     private let userAgent = "latency-agent/\(AgentVersion.current)"
     fileprivate var responseBody: [UInt8] = []
-    static let responseBodyLimit = 64 * 1024
+    fileprivate let responseBodyLimit: Int
 
-    public init(name: String, connection: OutputConnection) {
+    public init(name: String, connection: OutputConnection, responseBodyLimit: Int = 64 * 1024) {
         self.thread = IOThread(name: "latency-agent-\(name)")
         self.connection = connection
+        self.responseBodyLimit = responseBodyLimit
     }
 
     deinit {
@@ -105,7 +107,7 @@ private func outputClientReceive(
     guard let userData, let data else { return 0 }
     let client = Unmanaged<OutputHTTPClient>.fromOpaque(userData).takeUnretainedValue()
     let length = size * count
-    let room = max(0, OutputHTTPClient.responseBodyLimit - client.responseBody.count)
+    let room = max(0, client.responseBodyLimit - client.responseBody.count)
     client.responseBody.append(contentsOf: UnsafeRawBufferPointer(start: data, count: min(length, room)))
     return length
 }

@@ -3,22 +3,26 @@ import Logging
 /// This node's group on the Pushgateway and the client that talks to it.
 public struct PushgatewayGroup: Sendable {
     public let url: String
+    private let gzip: Bool
     private let client: OutputHTTPClient
     private let logger: Logger
 
     public init(config: PushgatewayConfig, agent: AgentSettings, logger: Logger) {
         self.url = GroupingKey.url(base: config.connection.url, job: agent.job, instance: agent.node)
+        self.gzip = config.gzip
         self.client = OutputHTTPClient(name: "pushgateway", connection: config.connection)
         self.logger = logger
     }
 
     /// Replaces every metric of the group (PUT): series missing from `body` leave the gateway.
     func replace(with body: String) async -> Result<OutputResponse, TransportError> {
-        await client.send(
-            OutputRequest(
-                method: "PUT", url: url,
-                headers: [HTTPHeader(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")],
-                body: Array(body.utf8)))
+        var headers = [HTTPHeader(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")]
+        var bytes = Array(body.utf8)
+        if gzip, let compressed = Gzip.compress(bytes) {
+            headers.append(HTTPHeader(name: "Content-Encoding", value: "gzip"))
+            bytes = compressed
+        }
+        return await client.send(OutputRequest(method: "PUT", url: url, headers: headers, body: bytes))
     }
 
     /// Removes the group, e.g. when retiring a node: the gateway never expires it by itself.
