@@ -61,6 +61,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Benchmarks: measured and written into BENCHMARKS.md, never asserted in tests.
+        .executableTarget(
+            name: "spool-bench",
+            dependencies: [
+                "AgentCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Benchmarks/SpoolBench"
+        ),
         .target(
             name: "TestSupport",
             dependencies: [

@@ -193,26 +193,33 @@ public struct ConfigLoader: Sendable {
 
     private static func pushgateway(_ node: ConfigNode) throws(ConfigError) -> PushgatewayConfig {
         let mapping = try node.mapping(
-            allowed: ["url", "timeout", "tls", "push_interval", "buckets", "uptime_window", "delete_on_shutdown", "gzip"]
+            allowed: ["url", "timeout", "tls", "push_interval", "buckets", "uptime_window", "delete_on_shutdown", "gzip",
+                "phase_buckets"]
                 + ConfigMapping.authorizationKeys)
         var config = PushgatewayConfig(connection: try outputConnection(mapping))
         if let interval = try mapping["push_interval"]?.positiveDuration() { config.pushInterval = interval }
         if let window = try mapping["uptime_window"]?.positiveDuration() { config.uptimeWindow = window }
         if let delete = try mapping["delete_on_shutdown"]?.bool() { config.deleteOnShutdown = delete }
         if let gzip = try mapping["gzip"]?.bool() { config.gzip = gzip }
-        if let bucketsNode = mapping["buckets"] {
-            var buckets: [Double] = []
-            for item in try bucketsNode.sequence() {
-                let text = try item.string()
-                guard let value = Double(text), value > 0, value.isFinite, value > (buckets.last ?? 0) else {
-                    throw item.error("\(item.path) must be a number of seconds above 0 and above the bucket before it, found \"\(text)\"")
-                }
-                buckets.append(value)
-            }
-            guard !buckets.isEmpty else { throw bucketsNode.error("\(bucketsNode.path) must list at least one bucket") }
-            config.buckets = buckets
+        if let node = mapping["buckets"] {
+            config.buckets = try Self.buckets(node)
+            guard !config.buckets.isEmpty else { throw node.error("\(node.path) must list at least one bucket") }
         }
+        if let node = mapping["phase_buckets"] { config.phaseBuckets = try Self.buckets(node) }
         return config
+    }
+
+    /// Histogram bounds in seconds: positive and increasing.
+    private static func buckets(_ node: ConfigNode) throws(ConfigError) -> [Double] {
+        var buckets: [Double] = []
+        for item in try node.sequence() {
+            let text = try item.string()
+            guard let value = Double(text), value > 0, value.isFinite, value > (buckets.last ?? 0) else {
+                throw item.error("\(item.path) must be a number of seconds above 0 and above the bucket before it, found \"\(text)\"")
+            }
+            buckets.append(value)
+        }
+        return buckets
     }
 
     /// The keys every HTTP output shares: `url`, `timeout`, `tls` and credentials.

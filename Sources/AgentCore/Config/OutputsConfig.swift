@@ -35,12 +35,17 @@ public struct PushgatewayConfig: Sendable, Equatable {
     public static let readerName = "pushgateway"
     /// Prometheus client defaults, stretched to 10 s for slow endpoints.
     public static let defaultBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    /// Coarser, because there are up to five phase histograms per endpoint and each series costs
+    /// the gateway on every push.
+    public static let defaultPhaseBuckets: [Double] = [0.001, 0.005, 0.025, 0.1, 0.5, 2.5]
 
     public var connection: OutputConnection
     /// Each push costs the gateway CPU for all series it holds, and it takes pushes one at a time.
     public var pushInterval: Duration
     /// Upper bounds of the latency histograms, in seconds.
     public var buckets: [Double]
+    /// Upper bounds of the per-phase histograms; empty turns them off.
+    public var phaseBuckets: [Double]
     /// `api_uptime_percent` covers the probes of this trailing window.
     public var uptimeWindow: Duration
     public var deleteOnShutdown: Bool
@@ -49,12 +54,13 @@ public struct PushgatewayConfig: Sendable, Equatable {
 
     public init(
         connection: OutputConnection, pushInterval: Duration = .seconds(15), buckets: [Double] = Self.defaultBuckets,
-        uptimeWindow: Duration = .seconds(3600), deleteOnShutdown: Bool = false, gzip: Bool = false
+        phaseBuckets: [Double] = Self.defaultPhaseBuckets, uptimeWindow: Duration = .seconds(3600), deleteOnShutdown: Bool = false, gzip: Bool = false
     ) {
         self.gzip = gzip
         self.connection = connection
         self.pushInterval = pushInterval
         self.buckets = buckets
+        self.phaseBuckets = phaseBuckets
         self.uptimeWindow = uptimeWindow
         self.deleteOnShutdown = deleteOnShutdown
     }

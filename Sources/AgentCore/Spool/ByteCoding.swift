@@ -24,9 +24,13 @@ public struct ByteWriter {
     }
 
     public mutating func string(_ value: String) {
-        let utf8 = Array(value.utf8)
-        unsigned(UInt64(utf8.count))
-        bytes += utf8
+        unsigned(UInt64(value.utf8.count))
+        bytes.append(contentsOf: value.utf8)
+    }
+
+    /// Eight bytes, big-endian.
+    public mutating func fixed64(_ value: UInt64) {
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     public mutating func optional<T>(_ value: T?, _ write: (inout ByteWriter, T) -> Void) {
@@ -40,7 +44,7 @@ public struct ByteWriter {
 
     /// A big-endian fixed-width key: sorts in LMDB's byte order the same as numerically.
     public static func key(_ value: UInt64) -> [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) }
+        withUnsafeBytes(of: value.bigEndian) { Array($0) }
     }
 }
 

@@ -4,9 +4,9 @@ extension ProbeResult {
     static let codingVersion: UInt8 = 1
 
     func encoded() -> [UInt8] {
-        var writer = ByteWriter()
+        var writer = ByteWriter(capacity: 96 + endpoint.utf8.count + url.utf8.count)
         writer.byte(Self.codingVersion)
-        for byte in ByteWriter.key(UInt64(bitPattern: startedAt)) { writer.byte(byte) }
+        writer.fixed64(UInt64(bitPattern: startedAt))
         writer.string(endpoint)
         writer.string(url)
         writer.string(method)

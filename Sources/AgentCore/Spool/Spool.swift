@@ -70,16 +70,18 @@ public final class Spool: Sendable {
 
     /// Queues a result for the next group commit. Never blocks: callable from the probe thread.
     public func append(_ result: ProbeResult) {
-        let accepted = queue.withLock { queue in
+        // Only the first item of a batch wakes the writer; it takes whatever has queued by then.
+        let wake = queue.withLock { queue in
             guard !queue.closing else { return false }
+            let wasEmpty = queue.appends.isEmpty && queue.jobs.isEmpty
             queue.appends.append(result)
             if queue.appends.count > Self.maxPending {
                 queue.appends.removeFirst(queue.appends.count - Self.maxPending)
                 queue.pendingDrops["backpressure", default: 0] += 1
             }
-            return true
+            return wasEmpty
         }
-        if accepted { wakeWriter.signal() }
+        if wake { wakeWriter.signal() }
     }
 
     /// Waits until everything appended so far is durable.
@@ -106,6 +108,7 @@ public final class Spool: Sendable {
                 if case .close = job { queue.closing = true }
                 return true
             }
+            // Jobs always wake the writer: a waiting caller must never depend on another's signal.
             if accepted { wakeWriter.signal() } else { continuation.resume(returning: .failure(.closed)) }
         }
         try result.get()
@@ -284,7 +287,7 @@ public final class Spool: Sendable {
     ) throws(LMDBError) -> UInt64 {
         var sequence = nextSequence
         for record in records {
-            try transaction.put(databases.results, key: ByteWriter.key(sequence), value: record, append: true)
+            try transaction.put(databases.results, sequence: sequence, value: record, append: true)
             sequence += 1
         }
         for case .commitReader(let name, let cursor, let state) in commits {
@@ -345,20 +348,28 @@ public final class Spool: Sendable {
         }
     }
 
-    /// Deletes records every reader has handled and that are older than `spool.retain`.
+    /// Deletes records every reader has handled and that are older than `spool.retain`, at most
+    /// 50,000 per pass so the writer is never held up for long.
     private func trimExpired() {
         let cutoff = WallClock.now() - retain.nanoseconds
         let databases = databases
+        let started = MonotonicClock.now()
         do {
-            try environment.write { transaction throws(LMDBError) in
+            let deleted = try environment.write { transaction throws(LMDBError) in
                 let passed = try minimumCursor(in: transaction)
-                var budget = 50_000
+                var deleted = 0
                 try transaction.scan(databases.results) { key, value in
-                    guard budget > 0, ByteReader.key(key) <= passed, (ProbeResult.startTime(of: value) ?? 0) < cutoff
+                    guard deleted < 50_000, ByteReader.key(key) <= passed, (ProbeResult.startTime(of: value) ?? 0) < cutoff
                     else { return .stop }
-                    budget -= 1
+                    deleted += 1
                     return .delete
                 }
+                return deleted
+            }
+            if deleted > 0 {
+                logger.debug(
+                    "spool trimmed records past retention",
+                    metadata: ["records": "\(deleted)", "microseconds": "\((MonotonicClock.now() - started) / 1000)"])
             }
         } catch {
             logger.error("spool retention trim failed", metadata: ["error": "\(error)"])

@@ -5,8 +5,10 @@ extension MetricFold {
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 256 * endpoints.count + 64)
         writer.byte(Self.codingVersion)
-        writer.unsigned(UInt64(buckets.count))
-        for bound in buckets { writer.unsigned(bound.bitPattern) }
+        for bounds in [buckets, phaseBuckets] {
+            writer.unsigned(UInt64(bounds.count))
+            for bound in bounds { writer.unsigned(bound.bitPattern) }
+        }
         writer.signed(uptimeWindowMinutes)
         writer.unsigned(UInt64(endpoints.count))
         for name in endpoints.keys.sorted() {
@@ -44,8 +46,11 @@ extension MetricFold {
 
     /// Restores a fold saved with the same buckets and window; nil when they differ (the
     /// histograms could not continue) or the bytes are not a fold.
-    public init?(decoding bytes: [UInt8], buckets: [Double], uptimeWindow: Duration) {
-        self.init(buckets: buckets, uptimeWindow: uptimeWindow)
+    public init?(
+        decoding bytes: [UInt8], buckets: [Double], phaseBuckets: [Double] = PushgatewayConfig.defaultPhaseBuckets,
+        uptimeWindow: Duration
+    ) {
+        self.init(buckets: buckets, phaseBuckets: phaseBuckets, uptimeWindow: uptimeWindow)
         let decoded = bytes.withUnsafeBytes { raw -> [String: EndpointMetrics]? in
             var reader = ByteReader(raw)
             return try? decodeEndpoints(&reader)
@@ -56,11 +61,15 @@ extension MetricFold {
 
     private func decodeEndpoints(_ reader: inout ByteReader) throws(ByteReader.Malformed) -> [String: EndpointMetrics]? {
         guard try reader.byte() == Self.codingVersion else { return nil }
-        let bucketCount = Int(try reader.unsigned())
-        var savedBuckets: [Double] = []
-        for _ in 0..<bucketCount { savedBuckets.append(Double(bitPattern: try reader.unsigned())) }
+        var savedBounds: [[Double]] = []
+        for _ in 0..<2 {
+            let count = Int(try reader.unsigned())
+            var bounds: [Double] = []
+            for _ in 0..<count { bounds.append(Double(bitPattern: try reader.unsigned())) }
+            savedBounds.append(bounds)
+        }
         let savedWindow = try reader.signed()
-        guard savedBuckets == buckets, savedWindow == uptimeWindowMinutes else { return nil }
+        guard savedBounds == [buckets, phaseBuckets], savedWindow == uptimeWindowMinutes else { return nil }
         var endpoints: [String: EndpointMetrics] = [:]
         let count1 = try reader.unsigned()
         for _ in 0..<count1 {
@@ -73,9 +82,10 @@ extension MetricFold {
             let count2 = try reader.unsigned()
             for _ in 0..<count2 { byReason[try reader.string()] = try reader.unsigned() }
             var histograms: [Histogram] = []
-            for _ in 0...Self.phases.count {
-                var histogram = Histogram(bucketCount: buckets.count)
-                for index in histogram.counts.indices { histogram.counts[index] = try reader.unsigned() }
+            let phaseCount = phaseBuckets.isEmpty ? 0 : Self.phases.count
+            for index in 0...phaseCount {
+                var histogram = Histogram(bucketCount: index == 0 ? buckets.count : phaseBuckets.count)
+                for slot in histogram.counts.indices { histogram.counts[slot] = try reader.unsigned() }
                 histogram.sumMicroseconds = try reader.signed()
                 histograms.append(histogram)
             }

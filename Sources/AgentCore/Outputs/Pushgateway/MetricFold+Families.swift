@@ -48,16 +48,22 @@ extension MetricFold {
                 let phaseLabel = label + [("phase", phase)]
                 let value = index < metrics.last.phaseMicroseconds.count ? metrics.last.phaseMicroseconds[index] : nil
                 phases.samples.append(.init(labels: phaseLabel, value: DecimalSeconds.text(microseconds: value ?? 0)))
-                phaseHistograms.addHistogram(
-                    labels: phaseLabel, bounds: buckets, counts: metrics.phases[index].counts,
-                    sumMicroseconds: metrics.phases[index].sumMicroseconds)
+                // Only phases this endpoint has gone through: no TLS histogram for plain HTTP.
+                if index < metrics.phases.count, metrics.phases[index].counts.contains(where: { $0 > 0 }) {
+                    phaseHistograms.addHistogram(
+                        labels: phaseLabel, bounds: phaseBuckets, counts: metrics.phases[index].counts,
+                        sumMicroseconds: metrics.phases[index].sumMicroseconds)
+                }
             }
             if let chain = metrics.chainEarliestExpiry {
                 expiry.samples.append(.init(labels: label, value: "\(chain)"))
             }
+            // A reason's series appears with its first failure: nine zero series per endpoint would
+            // cost the gateway more than `increase()` loses on a counter's first sample.
             for reason in FailureReason.allCases {
-                failures.samples.append(
-                    .init(labels: label + [("reason", reason.rawValue)], value: "\(metrics.failuresByReason[reason.rawValue] ?? 0)"))
+                if let count = metrics.failuresByReason[reason.rawValue] {
+                    failures.samples.append(.init(labels: label + [("reason", reason.rawValue)], value: "\(count)"))
+                }
             }
             lastTime.samples.append(
                 .init(labels: label, value: DecimalSeconds.text(microseconds: metrics.last.startedAt / 1000)))

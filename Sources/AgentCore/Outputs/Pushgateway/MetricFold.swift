@@ -7,6 +7,8 @@
 public struct MetricFold: Sendable, Equatable {
     /// Latency histogram upper bounds in seconds.
     public let buckets: [Double]
+    /// Per-phase histogram upper bounds; empty turns the per-phase histograms off.
+    public let phaseBuckets: [Double]
     /// `api_uptime_percent` covers this many minutes before the newest result.
     public let uptimeWindowMinutes: Int64
     public internal(set) var endpoints: [String: EndpointMetrics] = [:]
@@ -14,8 +16,9 @@ public struct MetricFold: Sendable, Equatable {
     /// The phases of `probe_http_duration_seconds` and `probe_phase_duration_seconds`, in blackbox's names.
     public static let phases = ["resolve", "connect", "tls", "processing", "transfer"]
 
-    public init(buckets: [Double], uptimeWindow: Duration) {
+    public init(buckets: [Double], phaseBuckets: [Double] = PushgatewayConfig.defaultPhaseBuckets, uptimeWindow: Duration) {
         self.buckets = buckets
+        self.phaseBuckets = phaseBuckets
         self.uptimeWindowMinutes = max(1, (uptimeWindow.nanoseconds + 59_999_999_999) / 60_000_000_000)
     }
 
@@ -75,7 +78,7 @@ public struct MetricFold: Sendable, Equatable {
             endpoints[result.endpoint]
             ?? EndpointMetrics(
                 url: result.url, method: result.method, latency: Histogram(bucketCount: buckets.count),
-                phases: Array(repeating: Histogram(bucketCount: buckets.count), count: Self.phases.count),
+                phases: Array(repeating: Histogram(bucketCount: phaseBuckets.count), count: phaseBuckets.isEmpty ? 0 : Self.phases.count),
                 last: LastProbe(startedAt: 0, success: false, statusCode: 0, totalMicroseconds: 0, phaseMicroseconds: []))
         metrics.url = result.url
         metrics.method = result.method
@@ -85,8 +88,8 @@ public struct MetricFold: Sendable, Equatable {
         } else {
             metrics.successes += 1
             metrics.latency.observe(microseconds: result.timings.total, bounds: buckets)
-            for (index, value) in phaseValues.enumerated() {
-                if let value { metrics.phases[index].observe(microseconds: value, bounds: buckets) }
+            for (index, value) in phaseValues.enumerated() where !phaseBuckets.isEmpty {
+                if let value { metrics.phases[index].observe(microseconds: value, bounds: phaseBuckets) }
             }
         }
         metrics.last = LastProbe(

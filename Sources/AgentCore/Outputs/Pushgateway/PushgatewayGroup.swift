@@ -15,7 +15,7 @@ public struct PushgatewayGroup: Sendable {
     }
 
     /// Replaces every metric of the group (PUT): series missing from `body` leave the gateway.
-    func replace(with body: String) async -> Result<OutputResponse, TransportError> {
+    public func replace(with body: String) async -> Result<OutputResponse, TransportError> {
         var headers = [HTTPHeader(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")]
         var bytes = Array(body.utf8)
         if gzip, let compressed = Gzip.compress(bytes) {

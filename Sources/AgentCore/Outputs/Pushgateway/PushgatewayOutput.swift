@@ -81,9 +81,13 @@ public struct PushgatewayOutput: Service, CustomStringConvertible {
 
     private func committedPosition() throws -> Position {
         let (cursor, state) = try spool.position(of: PushgatewayConfig.readerName)
-        let fresh = MetricFold(buckets: config.buckets, uptimeWindow: config.uptimeWindow)
+        let fresh = MetricFold(buckets: config.buckets, phaseBuckets: config.phaseBuckets, uptimeWindow: config.uptimeWindow)
         guard let state else { return Position(cursor: cursor, fold: fresh) }
-        guard let fold = MetricFold(decoding: state, buckets: config.buckets, uptimeWindow: config.uptimeWindow) else {
+        guard
+            let fold = MetricFold(
+                decoding: state, buckets: config.buckets, phaseBuckets: config.phaseBuckets,
+                uptimeWindow: config.uptimeWindow)
+        else {
             logger.warning("the saved metrics were made with other buckets or uptime window; counters restart from zero")
             return Position(cursor: cursor, fold: fresh)
         }

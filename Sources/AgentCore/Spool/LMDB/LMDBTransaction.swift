@@ -38,6 +38,19 @@ public final class LMDBTransaction {
         return found
     }
 
+    /// Writes under a sequence number, stored big-endian so LMDB's byte order is numeric order.
+    public func put(_ database: LMDBDatabase, sequence: UInt64, value: [UInt8], append: Bool = false) throws(LMDBError) {
+        var code: Int32 = 0
+        withUnsafeBytes(of: sequence.bigEndian) { keyBytes in
+            value.withUnsafeBytes { valueBytes in
+                var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+                var data = MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
+                code = mdb_put(pointer, database.dbi, &keyValue, &data, append ? CLMDB_APPEND : 0)
+            }
+        }
+        try LMDBError.check(code, "writing a record")
+    }
+
     public func put(_ database: LMDBDatabase, key: [UInt8], value: [UInt8], append: Bool = false) throws(LMDBError) {
         var code: Int32 = 0
         key.withUnsafeBytes { keyBytes in

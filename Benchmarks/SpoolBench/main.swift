@@ -1,0 +1,120 @@
+// spool-bench: the spool and the Pushgateway push measured in isolation, for BENCHMARKS.md.
+//   spool-bench DIR RECORDS BATCH [PUSHGATEWAY_URL]
+// Prints key=value lines: durable append rate with BATCH results per group commit, read-back
+// rate, retention-trim rate, and (with a gateway) PUT latency of a 1,000-endpoint fold.
+import AgentCore
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+
+/// Collects the spool's debug logs, to read its trim timings.
+struct CollectingHandler: LogHandler {
+    let events: NIOLockedValueBox<[(String, Logger.Metadata)]>
+    var logLevel: Logger.Level = .debug
+    var metadata: Logger.Metadata = [:]
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) { events.withLockedValue { $0.append((event.message.description, event.metadata ?? [:])) } }
+}
+
+func seconds(_ start: UInt64) -> Double { Double(MonotonicClock.now() - start) / 1e9 }
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 4, let total = Int(arguments[2]), let batch = Int(arguments[3]), total > 0, batch > 0 else {
+    print("usage: spool-bench DIR RECORDS BATCH [PUSHGATEWAY_URL]")
+    exit(2)
+}
+let directory = arguments[1]
+try? FileManager.default.removeItem(atPath: directory)
+let events = NIOLockedValueBox<[(String, Logger.Metadata)]>([])
+let logger = Logger(label: "bench") { _ in CollectingHandler(events: events) }
+let spool = try Spool(
+    settings: SpoolSettings(path: directory, maxSize: 4 << 30, retain: .zero), readers: ["bench"], logger: logger)
+
+let now = WallClock.now() - 1_000_000_000
+func result(_ index: Int) -> ProbeResult {
+    ProbeResult(
+        endpoint: "endpoint-\(index % 1000)", url: "https://service-\(index % 1000).example.com/health", method: "GET",
+        connection: .cold, startedAt: now + Int64(index), timings: PhaseTimings(
+            dns: 120, connect: 310, tls: 2100, processing: 41_000 + Int64(index % 5000), transfer: 80, total: 43_700),
+        statusCode: 200, httpVersion: "1.1", bytesReceived: 2, remoteIP: "10.0.0.\(index % 250)",
+        certificateExpiry: 1_800_000_000, chainEarliestExpiry: 1_790_000_000)
+}
+
+// 1. Durable appends: BATCH results, then wait for their group commit.
+/// CPU seconds of the whole process (all threads), from clock(3).
+func cpuSeconds() -> Double { Double(clock()) / Double(CLOCKS_PER_SEC) }
+let results = (0..<total).map(result)
+let cpu0 = cpuSeconds()
+var start = MonotonicClock.now()
+var written = 0
+while written < total {
+    let count = min(batch, total - written)
+    for index in written..<written + count { spool.append(results[index]) }
+    try await spool.flush()
+    written += count
+}
+let appendSeconds = seconds(start)
+let cpu1 = cpuSeconds()
+let stats = try spool.statistics()
+print(
+    "append records=\(total) batch=\(batch) seconds=\(String(format: "%.3f", appendSeconds)) "
+        + "records_per_s=\(Int(Double(total) / appendSeconds)) commits_per_s=\(Int(Double((total + batch - 1) / batch) / appendSeconds)) "
+        + "cpu_us_per_record=\(String(format: "%.2f", (cpu1 - cpu0) * 1e6 / Double(total))) "
+        + "bytes_per_record=\(stats.bytes / max(1, stats.records))")
+
+// 2. Read-back in the Pushgateway reader's chunks, decoding every record.
+start = MonotonicClock.now()
+var cursor: UInt64 = 0
+var read = 0
+while true {
+    let records = try spool.records(after: cursor, limit: 10_000)
+    guard let last = records.last else { break }
+    read += records.count
+    cursor = last.sequence
+}
+let readSeconds = seconds(start)
+print("read records=\(read) seconds=\(String(format: "%.3f", readSeconds)) records_per_s=\(Int(Double(read) / readSeconds))")
+
+// 3. Retention trim: the reader has passed everything and retain is 0; the writer trims 50,000
+// per pass, once a second. The rate is the trim transactions' own time.
+try await spool.commit(reader: "bench", cursor: cursor, state: nil)
+let deadline = MonotonicClock.now() + 120_000_000_000
+while (try spool.statistics().records) > 0, MonotonicClock.now() < deadline {
+    try await Task.sleep(for: .milliseconds(100))
+}
+let trims = events.withLockedValue { $0 }.filter { $0.0 == "spool trimmed records past retention" }
+let trimmed = trims.compactMap { Int("\($0.1["records"]!)") }.reduce(0, +)
+let trimMicros = trims.compactMap { Int("\($0.1["microseconds"]!)") }.reduce(0, +)
+print("trim records=\(trimmed) passes=\(trims.count) records_per_s=\(trimMicros > 0 ? trimmed * 1_000_000 / trimMicros : 0)")
+await spool.close()
+
+// 4. Push latency of a 1,000-endpoint fold (every family), plain and gzip, to a real gateway.
+if arguments.count >= 5 {
+    var fold = MetricFold(buckets: PushgatewayConfig.defaultBuckets, uptimeWindow: .seconds(3600))
+    for index in 0..<5000 { fold.add(result(index)) }
+    let agent = AgentSettings(node: "bench-node", job: "spool-bench")
+    for gzip in [false, true] {
+        var config = PushgatewayConfig(connection: OutputConnection(url: arguments[4]))
+        config.gzip = gzip
+        let group = PushgatewayGroup(config: config, agent: agent, logger: logger)
+        start = MonotonicClock.now()
+        let body = ExpositionWriter.render(fold.metricFamilies())
+        let renderSeconds = seconds(start)
+        var latencies: [Double] = []
+        for _ in 0..<20 {
+            start = MonotonicClock.now()
+            let response = try await group.replace(with: body).get()
+            guard (200..<300).contains(response.status) else { fatalError("push failed: \(response.status) \(response.body)") }
+            latencies.append(seconds(start) * 1000)
+        }
+        latencies.sort()
+        print(
+            "push endpoints=1000 gzip=\(gzip) body_bytes=\(body.utf8.count) series=\(body.split(separator: "\n").filter { !$0.hasPrefix("#") }.count) "
+                + "render_ms=\(String(format: "%.1f", renderSeconds * 1000)) put_ms_p50=\(String(format: "%.1f", latencies[10])) "
+                + "put_ms_max=\(String(format: "%.1f", latencies.last!))")
+        _ = await group.delete()
+    }
+}
