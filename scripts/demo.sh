@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs latency-agent doing its real job on the shipped demo configuration (examples/demo.yaml):
 # starts loopback demo targets, builds the agent, probes for DEMO_SECONDS (default 20; 0 = until
-# Ctrl-C) and prints each result as a JSON line.
+# Ctrl-C) into its spool, prints each result as a JSON line, then shows the spool's state.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -16,7 +16,8 @@ for _ in $(seq 50); do
 done
 seconds=${DEMO_SECONDS:-20}
 if [ "$seconds" = 0 ]; then
-    .build/release/latency-agent run --config examples/demo.yaml
+    .build/release/latency-agent run --config examples/demo.yaml --print-results || true
 else
-    timeout -s INT "$seconds" .build/release/latency-agent run --config examples/demo.yaml || [ $? = 124 ]
+    timeout -s INT "$seconds" .build/release/latency-agent run --config examples/demo.yaml --print-results || [ $? = 124 ]
 fi
+.build/release/latency-agent spool stats --config examples/demo.yaml
