@@ -72,6 +72,11 @@ let package = Package(
             path: "Benchmarks/SpoolBench"
         ),
         .target(
+            name: "CTestZlib",
+            path: "Tests/CTestZlib",
+            linkerSettings: [.linkedLibrary("z")]
+        ),
+        .target(
             name: "TestSupport",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -83,6 +88,7 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 "AgentCore",
+                "CTestZlib",
             ],
             path: "Tests/TestSupport"
         ),
@@ -93,6 +99,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
     ]

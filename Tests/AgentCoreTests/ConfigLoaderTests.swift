@@ -139,6 +139,32 @@ import Testing
         #expect(seed.outputs.pushgateway?.connection.url == "http://gw:9091")
     }
 
+    @Test func theLokiOutputIsConfiguredAndItsLabelsChecked() throws {
+        let config = try loader.parse(
+            yaml: """
+                outputs:
+                  loki:
+                    url: http://loki:3100/loki/api/v1/push
+                    tenant: team-a
+                    labels: {cluster: prod, region: eu}
+                    batch_size: 512KiB
+                    batch_wait: 2s
+                    bearer_token: "${TOKEN}"
+                endpoints: [{url: "http://a/"}]
+                """, source: "x")
+        let loki = try #require(config.outputs.loki)
+        #expect(loki.tenant == "team-a")
+        #expect(loki.labels.map(\.name) == ["cluster", "region"])
+        #expect(loki.batchSize == 512 * 1024 && loki.batchWait == .seconds(2) && loki.gzip)
+        #expect(loki.connection.authorization == .bearer(Secret("sup3rs3cret")))
+        #expect(config.outputs.readerNames == ["loki"])
+        for (labels, fragment) in [("{__x: a}", "must match"), ("{endpoint: a}", "the agent sets those"), ("{9x: a}", "must match"), ("{ok: \"\"}", "1 to 2048 bytes")] {
+            #expect {
+                try loader.parse(yaml: "outputs: {loki: {url: http://l/, labels: \(labels)}}\nendpoints: [{url: \"http://a/\"}]", source: "x")
+            } throws: { ($0 as? ConfigError)?.message.contains(fragment) == true && ($0 as? ConfigError)?.line == 1 }
+        }
+    }
+
     @Test func secretsNeverAppearInErrorsOrDescriptions() throws {
         let yaml = "endpoints:\n  - url: http://a/\n    bearer_token: ${TOKEN}\n    timeout: forever\n"
         do {

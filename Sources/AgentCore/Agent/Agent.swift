@@ -35,6 +35,9 @@ public struct Agent: Sendable {
                         config: pushgateway, agent: config.agent, endpoints: config.endpoints, spool: spool,
                         logger: logger)))
         }
+        if let loki = config.outputs.loki {
+            services.append(.init(service: LokiOutput(config: loki, agent: config.agent, spool: spool, logger: logger)))
+        }
         services.append(.init(service: ProbeService(engine: engine, endpoints: config.endpoints, logger: logger)))
         self.group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: stopSignals, logger: logger))

@@ -115,8 +115,9 @@ public struct ConfigLoader: Sendable {
         guard !endpoints.isEmpty else { throw endpointsNode.error("endpoints must list at least one endpoint") }
         var outputs = OutputsConfig()
         if let node = top["outputs"] {
-            let mapping = try node.mapping(allowed: ["pushgateway"])
+            let mapping = try node.mapping(allowed: ["pushgateway", "loki"])
             outputs.pushgateway = try mapping["pushgateway"].map { node throws(ConfigError) in try Self.pushgateway(node) }
+            outputs.loki = try mapping["loki"].map { node throws(ConfigError) in try Self.loki(node) }
         }
         return AgentConfig(
             agent: agent, spool: spool, endpoints: endpoints, outputs: outputs, slackWebhookURL: slackWebhook())
@@ -206,6 +207,48 @@ public struct ConfigLoader: Sendable {
             guard !config.buckets.isEmpty else { throw node.error("\(node.path) must list at least one bucket") }
         }
         if let node = mapping["phase_buckets"] { config.phaseBuckets = try Self.buckets(node) }
+        return config
+    }
+
+    private static func loki(_ node: ConfigNode) throws(ConfigError) -> LokiConfig {
+        let mapping = try node.mapping(
+            allowed: ["url", "timeout", "tls", "tenant", "labels", "batch_size", "batch_wait", "max_bytes_per_second",
+                "gzip", "min_backoff", "max_backoff"] + ConfigMapping.authorizationKeys)
+        var config = LokiConfig(connection: try outputConnection(mapping))
+        config.tenant = try mapping["tenant"]?.string()
+        if let labels = mapping["labels"] {
+            for (name, keyNode, value) in try labels.stringMap() {
+                guard LokiLabels.isValidName(name), !LokiLabels.reserved.contains(name) else {
+                    throw keyNode.error(
+                        "label \"\(name)\" in \(labels.path) must match [a-zA-Z_][a-zA-Z0-9_]*, not start with __, "
+                            + "and not be one of \(LokiLabels.reserved.joined(separator: ", ")) (the agent sets those)")
+                }
+                guard !value.isEmpty, value.utf8.count <= 2048 else {
+                    throw keyNode.error("the value of label \"\(name)\" must have 1 to 2048 bytes")
+                }
+                config.labels.append((name, value))
+            }
+            guard config.labels.count + LokiLabels.reserved.count <= 15 else {
+                throw labels.error("Loki accepts at most 15 labels per stream; \(labels.path) may add at most 12")
+            }
+        }
+        if let size = try mapping["batch_size"]?.byteSize() {
+            guard (1024...(4 << 20)).contains(size) else {
+                throw mapping["batch_size"]!.error("outputs.loki.batch_size must be between 1KiB and 4MiB (Loki's request limit)")
+            }
+            config.batchSize = size
+        }
+        if let wait = try mapping["batch_wait"]?.positiveDuration() { config.batchWait = wait }
+        if let rate = try mapping["max_bytes_per_second"]?.byteSize() {
+            guard rate >= 1024 else { throw mapping["max_bytes_per_second"]!.error("outputs.loki.max_bytes_per_second must be at least 1KiB") }
+            config.maxBytesPerSecond = rate
+        }
+        if let gzip = try mapping["gzip"]?.bool() { config.gzip = gzip }
+        if let minimum = try mapping["min_backoff"]?.positiveDuration() { config.minBackoff = minimum }
+        if let maximum = try mapping["max_backoff"]?.positiveDuration() { config.maxBackoff = maximum }
+        guard config.minBackoff <= config.maxBackoff else {
+            throw node.error("outputs.loki.min_backoff must not exceed max_backoff")
+        }
         return config
     }
 

@@ -2,14 +2,62 @@
 /// the spool (and on standard output with `run --print-results`).
 public struct OutputsConfig: Sendable, Equatable {
     public var pushgateway: PushgatewayConfig?
+    public var loki: LokiConfig?
 
-    public init(pushgateway: PushgatewayConfig? = nil) {
+    public init(pushgateway: PushgatewayConfig? = nil, loki: LokiConfig? = nil) {
         self.pushgateway = pushgateway
+        self.loki = loki
     }
 
     /// The spool reader names of the enabled outputs: their cursors hold records back from deletion.
     public var readerNames: [String] {
-        pushgateway == nil ? [] : [PushgatewayConfig.readerName]
+        (pushgateway == nil ? [] : [PushgatewayConfig.readerName]) + (loki == nil ? [] : [LokiConfig.readerName])
+    }
+}
+
+/// Grafana Loki's push API: one JSON log line per probe, in streams labelled job, instance and
+/// endpoint (plus static labels), stamped with the probe's own start time.
+public struct LokiConfig: Sendable, Equatable {
+    public static let readerName = "loki"
+
+    /// The full push URL, e.g. `http://loki:3100/loki/api/v1/push`, as Promtail takes it.
+    public var connection: OutputConnection
+    /// `X-Scope-OrgID`, for multi-tenant Loki.
+    public var tenant: String?
+    /// Extra stream labels, the same on every line (e.g. `cluster`). Keep them few and stable.
+    public var labels: [(name: String, value: String)]
+    /// A batch is sent when its lines reach this many bytes…
+    public var batchSize: Int
+    /// …or when its oldest line has waited this long.
+    public var batchWait: Duration
+    /// Catch-up pace, in line bytes per second: below Loki's default 4 MB/s tenant limit, so
+    /// draining a backlog does not trip 429s.
+    public var maxBytesPerSecond: Int
+    public var gzip: Bool
+    public var minBackoff: Duration
+    public var maxBackoff: Duration
+
+    public init(
+        connection: OutputConnection, tenant: String? = nil, labels: [(name: String, value: String)] = [],
+        batchSize: Int = 1 << 20, batchWait: Duration = .seconds(1), maxBytesPerSecond: Int = 2 << 20,
+        gzip: Bool = true, minBackoff: Duration = .milliseconds(500), maxBackoff: Duration = .seconds(300)
+    ) {
+        self.connection = connection
+        self.tenant = tenant
+        self.labels = labels
+        self.batchSize = batchSize
+        self.batchWait = batchWait
+        self.maxBytesPerSecond = maxBytesPerSecond
+        self.gzip = gzip
+        self.minBackoff = minBackoff
+        self.maxBackoff = maxBackoff
+    }
+
+    public static func == (lhs: LokiConfig, rhs: LokiConfig) -> Bool {
+        lhs.connection == rhs.connection && lhs.tenant == rhs.tenant && lhs.labels.map(\.name) == rhs.labels.map(\.name)
+            && lhs.labels.map(\.value) == rhs.labels.map(\.value) && lhs.batchSize == rhs.batchSize
+            && lhs.batchWait == rhs.batchWait && lhs.maxBytesPerSecond == rhs.maxBytesPerSecond && lhs.gzip == rhs.gzip
+            && lhs.minBackoff == rhs.minBackoff && lhs.maxBackoff == rhs.maxBackoff
     }
 }
 

@@ -52,7 +52,7 @@ public struct JSONLine {
         text += ":"
     }
 
-    static func appendQuoted(_ value: String, to text: inout String) {
+    public static func appendQuoted(_ value: String, to text: inout String) {
         text += "\""
         for scalar in value.unicodeScalars {
             switch scalar {
