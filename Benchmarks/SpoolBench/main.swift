@@ -1,5 +1,6 @@
-// spool-bench: the spool and the Pushgateway push measured in isolation, for BENCHMARKS.md.
+// spool-bench: the spool, the Pushgateway push and the Loki drain measured, for BENCHMARKS.md.
 //   spool-bench DIR RECORDS BATCH [PUSHGATEWAY_URL]
+//   spool-bench loki DIR RECORDS BYTES_PER_SECOND   (drain a backlog to a local counting receiver)
 // Prints key=value lines: durable append rate with BATCH results per group commit, read-back
 // rate, retention-trim rate, and (with a gateway) PUT latency of a 1,000-endpoint fold.
 import AgentCore
@@ -22,6 +23,10 @@ struct CollectingHandler: LogHandler {
 func seconds(_ start: UInt64) -> Double { Double(MonotonicClock.now() - start) / 1e9 }
 
 let arguments = CommandLine.arguments
+if arguments.count == 5, arguments[1] == "loki", let records = Int(arguments[3]), let rate = Int(arguments[4]) {
+    try await LokiDrainBench.run(directory: arguments[2], records: records, bytesPerSecond: rate)
+    exit(0)
+}
 guard arguments.count >= 4, let total = Int(arguments[2]), let batch = Int(arguments[3]), total > 0, batch > 0 else {
     print("usage: spool-bench DIR RECORDS BATCH [PUSHGATEWAY_URL]")
     exit(2)
