@@ -31,7 +31,7 @@ enum LokiDrainBench {
         let config = LokiConfig(
             connection: OutputConnection(url: "http://127.0.0.1:\(receiver.port)/loki/api/v1/push"), maxBytesPerSecond: bytesPerSecond,
             gzip: false)
-        let output = LokiOutput(config: config, agent: AgentSettings(node: "bench"), spool: spool, logger: logger)
+        let output = LokiOutput(config: config, agent: AgentSettings(node: "bench"), spool: spool, health: OutputHealth(), logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: output)], logger: logger))
         let began = MonotonicClock.now()
         print("| seconds | lines delivered | lines/s | RSS MB | private (anonymous) MB |")

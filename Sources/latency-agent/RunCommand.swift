@@ -1,6 +1,7 @@
 import AgentCore
 import ArgumentParser
 import Foundation
+import ServiceLifecycle
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,10 +24,23 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.makeLogger()
-        let config = try loadConfig(flag: config)
+        let loader = ConfigLoader()
+        let source: ConfigLoader.Source
+        let config: AgentConfig
         do {
-            try await Agent(config: config, printResults: printResults, logger: logger).run()
+            source = try loader.resolveSource(flag: self.config)
+            config = try loader.load(source)
+        } catch {
+            LineWriter.write("latency-agent: configuration error: \(error)\n", to: STDERR_FILENO)
+            throw ExitCode(2)
+        }
+        do {
+            let reload: @Sendable () throws(ConfigError) -> AgentConfig = { () throws(ConfigError) in try loader.load(source) }
+            try await Agent(config: config, loadConfig: reload, printResults: printResults, logger: logger).run()
         } catch let error as AgentError {
+            LineWriter.write("latency-agent: \(error)\n", to: STDERR_FILENO)
+            throw ExitCode(1)
+        } catch let error as ServiceGroupError {
             LineWriter.write("latency-agent: \(error)\n", to: STDERR_FILENO)
             throw ExitCode(1)
         }

@@ -130,7 +130,8 @@ import Testing
         }
     }
 
-    /// Every stream's entries, in order, with no exact duplicates stored.
+    /// Every stream's entries in order, none stored twice (a batch resent after a crash is
+    /// de-duplicated by Loki, entry by entry).
     func check(_ loki: LokiStandIn, holds expected: Int, sourceLocation: SourceLocation = #_sourceLocation) {
         let streams = loki.streams
         #expect(streams.values.reduce(0) { $0 + $1.count } == expected, sourceLocation: sourceLocation)
@@ -217,6 +218,7 @@ import Testing
         try """
             agent: {node: crash, job: latency-agent}
             spool: {path: \(directory)/spool}
+            server: {port: 0}
             outputs:
               loki: {url: "\(loki.pushURL)", batch_size: 4KiB, batch_wait: 50ms, min_backoff: 50ms, max_backoff: 500ms}
             endpoints:

@@ -143,6 +143,7 @@ import Testing
         try """
             agent: {node: crash-node, job: \(job)}
             spool: {path: \(directory)/spool}
+            server: {port: 0}
             outputs:
               pushgateway: {url: "http://127.0.0.1:\(proxy.port)", push_interval: 200ms, timeout: 1s}
             endpoints:

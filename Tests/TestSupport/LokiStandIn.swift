@@ -10,8 +10,9 @@ import NIOPosix
 /// labels, lines over 256 KiB, entries older than 7 days, over 10 minutes in the future or over an
 /// hour behind their stream's newest entry (the valid streams of such a request are still
 /// written); 422 for no streams; 413 for an oversized body; 401 without `X-Scope-OrgID` when
-/// multi-tenant; 429 over its byte rate. An entry equal (timestamp and line) to its stream's last
-/// one is dropped silently. Tests can script failures and read what was stored.
+/// multi-tenant; 429 over its byte rate. An entry equal (timestamp and line) to one its stream
+/// already holds is dropped silently, as Loki 3's unordered head block de-duplicates entries of
+/// the same nanosecond with the same content. Tests can script failures and read what was stored.
 public final class LokiStandIn: Sendable {
     public struct Entry: Sendable, Equatable {
         public let timestamp: Int64
@@ -33,6 +34,7 @@ public final class LokiStandIn: Sendable {
 
     struct State {
         var streams: [String: [Entry]] = [:]
+        var seen: [String: Set<String>] = [:]
         var requests = 0
         var statuses: [Int] = []
         var scripted: [(status: Int, retryAfter: Int?)] = []
@@ -128,12 +130,13 @@ public final class LokiStandIn: Sendable {
                     problems.append("entry too far behind")
                 } else if timestamp > now + 600 * 1_000_000_000 {
                     problems.append("entry too far in the future")
-                } else if let last = stored.last, timestamp == last.timestamp, line == last.line {
+                } else if state.seen[key, default: []].contains("\(timestamp) \(line)") {
                     state.duplicatesDropped += 1
                 } else if let newest = stored.map(\.timestamp).max(), timestamp < newest - 3_600 * 1_000_000_000 {
                     problems.append("entry out of order")
                 } else {
                     stored.append(Entry(timestamp: timestamp, line: line))
+                    state.seen[key, default: []].insert("\(timestamp) \(line)")
                 }
             }
             state.streams[key] = stored

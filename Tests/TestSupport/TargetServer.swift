@@ -104,11 +104,7 @@ private final class TargetHandler: ChannelInboundHandler, RemovableChannelHandle
         case ("status", let code?):
             send(HTTPResponseStatus(statusCode: code), body: "status \(code)", context: context)
         case ("delay", let milliseconds?):
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            context.eventLoop.scheduleTask(in: .milliseconds(Int64(milliseconds))) {
-                let (handler, context) = loopBound.value
-                handler.send(.ok, body: "ok", context: context)
-            }
+            respond(after: .now() + .milliseconds(Int64(milliseconds)), context: context)
         case ("redirect", let hops?):
             let location = hops <= 1 ? "/ok" : "/redirect/\(hops - 1)"
             send(.found, body: "", headers: [("Location", location)], context: context)
@@ -122,6 +118,20 @@ private final class TargetHandler: ChannelInboundHandler, RemovableChannelHandle
             send(.ok, body: head.headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n"), context: context)
         default:
             send(.notFound, body: "not found", context: context)
+        }
+    }
+
+    /// Answers no earlier than `deadline`: event-loop timers may fire early, so it re-arms until
+    /// the full delay has passed, making the delay a true lower bound for timing tests.
+    private func respond(after deadline: NIODeadline, context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = loopBound.value
+            if NIODeadline.now() < deadline {
+                handler.respond(after: deadline, context: context)
+            } else {
+                handler.send(.ok, body: "ok", context: context)
+            }
         }
     }
 

@@ -4,13 +4,16 @@ public struct AgentConfig: Sendable, Equatable {
     public var spool: SpoolSettings
     public var endpoints: [EndpointConfig]
     public var outputs: OutputsConfig
+    /// The local HTTP server; nil turns it off. Both loaders turn it on unless told otherwise.
+    public var server: ServerSettings?
     /// The seed's `SLACK_WEBHOOK_URL`, kept for alert delivery.
     public var slackWebhookURL: Secret?
 
     public init(
         agent: AgentSettings, spool: SpoolSettings = .init(), endpoints: [EndpointConfig],
-        outputs: OutputsConfig = .init(), slackWebhookURL: Secret? = nil
+        outputs: OutputsConfig = .init(), server: ServerSettings? = nil, slackWebhookURL: Secret? = nil
     ) {
+        self.server = server
         self.agent = agent
         self.spool = spool
         self.endpoints = endpoints
@@ -42,5 +45,21 @@ public struct SpoolSettings: Sendable, Equatable {
         self.path = path
         self.maxSize = maxSize
         self.retain = retain
+    }
+}
+
+/// Where `/health`, `/ready`, `/status` and `/metrics` are served.
+public struct ServerSettings: Sendable, Equatable {
+    /// 9473 is used by no common exporter (Pushgateway 9091, node_exporter 9100, graphite
+    /// 9108–9109, blackbox 9115).
+    public static let defaultPort = 9473
+
+    public var address: String
+    /// 0 picks a free port (tests).
+    public var port: Int
+
+    public init(address: String = "0.0.0.0", port: Int = ServerSettings.defaultPort) {
+        self.address = address
+        self.port = port
     }
 }

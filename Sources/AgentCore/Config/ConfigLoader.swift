@@ -73,7 +73,7 @@ public struct ConfigLoader: Sendable {
         }
         let context = ConfigContext(source: source, environment: environment)
         let top = try ConfigNode(node: root, path: "", context: context)
-            .mapping(allowed: ["agent", "spool", "defaults", "endpoints", "outputs"])
+            .mapping(allowed: ["agent", "spool", "defaults", "endpoints", "outputs", "server"])
 
         var agent = AgentSettings(node: defaultNodeName())
         if let node = top["agent"] {
@@ -119,8 +119,20 @@ public struct ConfigLoader: Sendable {
             outputs.pushgateway = try mapping["pushgateway"].map { node throws(ConfigError) in try Self.pushgateway(node) }
             outputs.loki = try mapping["loki"].map { node throws(ConfigError) in try Self.loki(node) }
         }
+        var server: ServerSettings? = ServerSettings()
+        if let node = top["server"] {
+            let mapping = try node.mapping(allowed: ["enabled", "address", "port"])
+            if try mapping["enabled"]?.bool() == false {
+                server = nil
+            } else {
+                server = ServerSettings(
+                    address: try mapping["address"]?.string() ?? "0.0.0.0",
+                    port: try mapping["port"]?.int(in: 0...65535) ?? ServerSettings.defaultPort)
+            }
+        }
         return AgentConfig(
-            agent: agent, spool: spool, endpoints: endpoints, outputs: outputs, slackWebhookURL: slackWebhook())
+            agent: agent, spool: spool, endpoints: endpoints, outputs: outputs, server: server,
+            slackWebhookURL: slackWebhook())
     }
 
     /// The seed project's variables: `API_URL_1`…`API_URL_N`, `API_TOKEN`, `POLL_INTERVAL`,
@@ -162,7 +174,7 @@ public struct ConfigLoader: Sendable {
         }
         return AgentConfig(
             agent: AgentSettings(node: defaultNodeName()), endpoints: endpoints, outputs: outputs,
-            slackWebhookURL: slackWebhook())
+            server: ServerSettings(), slackWebhookURL: slackWebhook())
     }
 
     /// `API_URL_<n>` variables with a non-empty value, in numeric order.

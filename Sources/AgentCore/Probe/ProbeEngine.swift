@@ -17,6 +17,8 @@ public final class ProbeEngine: @unchecked Sendable {
     // thread runs, because the thread's closure holds a strong reference to it.
     private let loop: ProbeLoop
     private let shared: Mutex<SharedState>
+    /// Monotonic time of the engine thread's last turn: `/health` reads it to see a stalled scheduler.
+    private let heartbeat = Atomic<UInt64>(MonotonicClock.now())
 
     public enum EngineError: Error, CustomStringConvertible {
         case stopped
@@ -30,11 +32,29 @@ public final class ProbeEngine: @unchecked Sendable {
         }
     }
 
+    /// Hooks for self-metrics, called on the engine thread; they must not block.
+    public struct Observer: Sendable {
+        public enum SkipReason: Sendable { case inFlight, behind }
+        /// A scheduled probe started, this many nanoseconds behind its due time.
+        public var started: @Sendable (UInt64) -> Void
+        /// Ticks were dropped.
+        public var skipped: @Sendable (SkipReason, Int) -> Void
+
+        public init(started: @escaping @Sendable (UInt64) -> Void, skipped: @escaping @Sendable (SkipReason, Int) -> Void) {
+            self.started = started
+            self.skipped = skipped
+        }
+
+        public static let none = Observer(started: { _ in }, skipped: { _, _ in })
+    }
+
     /// - Parameters:
     ///   - seed: mixed into each endpoint's schedule phase; the node name, so nodes spread out.
     ///   - onResult: called on the engine thread with every scheduled probe's result; must not block.
-    public init(seed: String, logger: Logger, onResult: @escaping @Sendable (ProbeResult) -> Void) {
-        self.loop = ProbeLoop(seed: seed, logger: logger, onResult: onResult)
+    public init(
+        seed: String, logger: Logger, observer: Observer = .none, onResult: @escaping @Sendable (ProbeResult) -> Void
+    ) {
+        self.loop = ProbeLoop(seed: seed, logger: logger, observer: observer, onResult: onResult)
         self.shared = Mutex(SharedState())
         let thread = Thread { [self] in
             loop.run(engine: self)
@@ -69,6 +89,13 @@ public final class ProbeEngine: @unchecked Sendable {
 
     public var statistics: ProbeStatistics {
         shared.withLock { $0.statistics }
+    }
+
+    /// When the engine thread last went round its loop (it does at least once a second).
+    public var lastHeartbeat: UInt64 { heartbeat.load(ordering: .relaxed) }
+
+    fileprivate func beat() {
+        heartbeat.store(MonotonicClock.now(), ordering: .relaxed)
     }
 
     private func send(_ command: Command) {
@@ -129,6 +156,7 @@ private final class ProbeLoop {
     private var schedule: ProbeSchedule
     private let logger: Logger
     private let onResult: @Sendable (ProbeResult) -> Void
+    private let observer: ProbeEngine.Observer
     private let userAgent = "latency-agent/\(AgentVersion.current) libcurl/\(CurlGlobal.version)"
     /// The transfer of each scheduled endpoint, by name.
     private var scheduled: [String: ProbeTransfer] = [:]
@@ -154,14 +182,18 @@ private final class ProbeLoop {
         }
     }
 
-    init(seed: String, logger: Logger, onResult: @escaping @Sendable (ProbeResult) -> Void) {
+    init(
+        seed: String, logger: Logger, observer: ProbeEngine.Observer, onResult: @escaping @Sendable (ProbeResult) -> Void
+    ) {
         self.schedule = ProbeSchedule(seed: seed)
         self.logger = logger
+        self.observer = observer
         self.onResult = onResult
     }
 
     func run(engine: ProbeEngine) {
         while true {
+            engine.beat()
             for command in engine.takeCommands() { handle(command, engine: engine) }
             let now = MonotonicClock.now()
             if let stopDeadline {
@@ -227,14 +259,17 @@ private final class ProbeLoop {
             do {
                 try begin(transfer, continuation: nil)
                 engine.updateStatistics { $0.recordStart(lagNanoseconds: lateBy) }
+                observer.started(lateBy)
             } catch {
                 schedule.finished(name)
                 logger.error("cannot start probe", metadata: ["endpoint": "\(name)", "error": "\(error)"])
             }
         case .skipInFlight:
             engine.updateStatistics { $0.skippedInFlight += 1 }
+            observer.skipped(.inFlight, 1)
         case .skipBehind(_, let ticks):
             engine.updateStatistics { $0.skippedBehind += ticks }
+            observer.skipped(.behind, ticks)
         }
     }
 

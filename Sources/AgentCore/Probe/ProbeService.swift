@@ -5,23 +5,24 @@ import ServiceLifecycle
 /// probes in flight finish (bounded by the longest timeout) so none is cut off half-measured.
 public struct ProbeService: Service, CustomStringConvertible {
     public let engine: ProbeEngine
-    private let endpoints: [EndpointConfig]
+    private let live: LiveConfig
     private let logger: Logger
 
-    public init(engine: ProbeEngine, endpoints: [EndpointConfig], logger: Logger) {
+    public init(engine: ProbeEngine, live: LiveConfig, logger: Logger) {
         self.engine = engine
-        self.endpoints = endpoints
+        self.live = live
         self.logger = logger
     }
 
     /// What lifecycle logs print: the configuration stays out of them (it may hold credentials).
-    public var description: String { "ProbeService(\(endpoints.count) endpoints)" }
+    public var description: String { "ProbeService" }
 
     public func run() async throws {
+        let endpoints = live.config.endpoints
         engine.setEndpoints(endpoints)
         logger.info("probing", metadata: ["endpoints": "\(endpoints.count)"])
         try? await gracefulShutdown()
-        let grace = endpoints.map(\.timeout).max() ?? .zero
+        let grace = live.config.endpoints.map(\.timeout).max() ?? .zero
         await engine.shutdown(grace: grace + .milliseconds(100))
         let statistics = engine.statistics
         logger.info(

@@ -22,6 +22,10 @@ public final class Spool: Sendable {
     private let queue: Mutex<WriteQueue>
     private let wakeWriter = DispatchSemaphore(value: 0)
     private let lastSequenceValue: Atomic<UInt64>
+    /// When the writer thread last went round its loop (at least once a second).
+    private let writerHeartbeat = Atomic<UInt64>(MonotonicClock.now())
+    /// The last write's failure, until a write succeeds again; `/health` reports it.
+    private let lastWriteFailure = Mutex<String?>(nil)
 
     struct Databases: Sendable {
         let results: LMDBDatabase
@@ -112,6 +116,15 @@ public final class Spool: Sendable {
             if accepted { wakeWriter.signal() } else { continuation.resume(returning: .failure(.closed)) }
         }
         try result.get()
+    }
+
+    /// Why the spool cannot take results now, or nil when it can: its writer is stalled or its
+    /// last write failed.
+    public func unwritableReason(now: UInt64 = MonotonicClock.now(), stallAfter: UInt64 = 10_000_000_000) -> String? {
+        if let failure = lastWriteFailure.withLock({ $0 }) { return "spool write failed: \(failure)" }
+        let beat = writerHeartbeat.load(ordering: .relaxed)
+        if now > beat, now - beat > stallAfter { return "spool writer has not run for \((now - beat) / 1_000_000_000) s" }
+        return nil
     }
 
     // MARK: Reading
@@ -224,6 +237,7 @@ public final class Spool: Sendable {
     private func writerLoop() {
         var lastTrim = MonotonicClock.now()
         while true {
+            writerHeartbeat.store(MonotonicClock.now(), ordering: .relaxed)
             _ = wakeWriter.wait(timeout: .now() + .seconds(1))
             let (appends, jobs, drops, nextSequence) = queue.withLock { queue in
                 defer {
@@ -235,9 +249,13 @@ public final class Spool: Sendable {
             }
             if !appends.isEmpty || !jobs.isEmpty || !drops.isEmpty {
                 let outcome = writeBatch(appends, commits: jobs.map(\.0), drops: drops, nextSequence: nextSequence)
-                if case .success(let next) = outcome {
+                switch outcome {
+                case .success(let next):
                     queue.withLock { $0.nextSequence = next }
                     lastSequenceValue.store(next - 1, ordering: .releasing)
+                    lastWriteFailure.withLock { $0 = nil }
+                case .failure(let error):
+                    lastWriteFailure.withLock { $0 = "\(error)" }
                 }
                 let reply: Result<Void, SpoolError> = outcome.map { _ in () }
                 for (_, continuation) in jobs { continuation.resume(returning: reply) }

@@ -13,13 +13,14 @@ public struct LokiOutput: Service, CustomStringConvertible {
     private let node: String
     private let spool: Spool
     private let client: OutputHTTPClient
+    private let health: OutputHealth
     private let logger: Logger
     /// Checked for new records this often while caught up.
     static let pollInterval = Duration.milliseconds(200)
     /// Records read per batch attempt; the batch itself stops at `batch_size` bytes.
     static let readLimit = 4000
 
-    public init(config: LokiConfig, agent: AgentSettings, spool: Spool, logger: Logger) {
+    public init(config: LokiConfig, agent: AgentSettings, spool: Spool, health: OutputHealth, logger: Logger) {
         var logger = logger
         logger[metadataKey: "output"] = "loki"
         self.config = config
@@ -27,6 +28,7 @@ public struct LokiOutput: Service, CustomStringConvertible {
         self.node = agent.node
         self.spool = spool
         self.client = OutputHTTPClient(name: "loki", connection: config.connection)
+        self.health = health
         self.logger = logger
     }
 
@@ -40,7 +42,7 @@ public struct LokiOutput: Service, CustomStringConvertible {
         let pacer = LokiPacer(bytesPerSecond: config.maxBytesPerSecond)
         var outage: (since: ContinuousClock.Instant, backlog: UInt64)?
         var pendingSince: ContinuousClock.Instant?
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let backlog = spool.lastSequence > cursor ? spool.lastSequence - cursor : 0
             guard backlog > 0 else {
                 if let drained = outage {
@@ -128,8 +130,14 @@ public struct LokiOutput: Service, CustomStringConvertible {
             headers.append(HTTPHeader(name: "Content-Encoding", value: "gzip"))
             body = compressed
         }
-        return LokiDecision(
+        let decision = LokiDecision(
             await client.send(OutputRequest(method: "POST", url: config.connection.url, headers: headers, body: body)))
+        switch decision {
+        case .accepted: health.succeeded(LokiConfig.readerName)
+        case .rejected(let status, let reason): health.failed(LokiConfig.readerName, reason: "HTTP \(status): \(reason)")
+        case .retry(let reason, _): health.failed(LokiConfig.readerName, reason: reason)
+        }
+        return decision
     }
 
     private func sleep(_ duration: Duration) async {

@@ -8,18 +8,22 @@ import ServiceLifecycle
 public struct PushgatewayOutput: Service, CustomStringConvertible {
     private let config: PushgatewayConfig
     private let group: PushgatewayGroup
-    private let endpointNames: Set<String>
+    private let live: LiveConfig
+    private let health: OutputHealth
     private let spool: Spool
     private let logger: Logger
     /// Records folded per spool read: bounds memory while a long backlog is folded.
     static let readBatch = 10_000
 
-    public init(config: PushgatewayConfig, agent: AgentSettings, endpoints: [EndpointConfig], spool: Spool, logger: Logger) {
+    public init(
+        config: PushgatewayConfig, agent: AgentSettings, live: LiveConfig, spool: Spool, health: OutputHealth, logger: Logger
+    ) {
         var logger = logger
         logger[metadataKey: "output"] = "pushgateway"
         self.config = config
         self.group = PushgatewayGroup(config: config, agent: agent, logger: logger)
-        self.endpointNames = Set(endpoints.map(\.name))
+        self.live = live
+        self.health = health
         self.spool = spool
         self.logger = logger
     }
@@ -39,10 +43,10 @@ public struct PushgatewayOutput: Service, CustomStringConvertible {
         var pushedOnce = false
         var outageStarted: ContinuousClock.Instant?
         var wait = Duration.zero
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let delay = wait
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
-            if Task.isShuttingDownGracefully { break }
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
             wait = config.pushInterval
             guard !pushedOnce || spool.lastSequence > position.cursor else { continue }
             switch try await push(&position) {
@@ -104,9 +108,14 @@ public struct PushgatewayOutput: Service, CustomStringConvertible {
             for record in batch { next.fold.add(record.result) }
             next.cursor = last.sequence
         }
-        next.fold.retain(endpointsNamed: endpointNames)
+        next.fold.retain(endpointsNamed: Set(live.config.endpoints.map(\.name)))
         let body = ExpositionWriter.render(next.fold.metricFamilies() + selfMetrics())
         let decision = PushDecision(await group.replace(with: body))
+        switch decision {
+        case .accepted: health.succeeded(PushgatewayConfig.readerName)
+        case .rejected(let reason): health.failed(PushgatewayConfig.readerName, reason: "HTTP 400: \(reason)")
+        case .retry(let reason, _): health.failed(PushgatewayConfig.readerName, reason: reason)
+        }
         switch decision {
         case .accepted:
             try await spool.commit(reader: PushgatewayConfig.readerName, cursor: next.cursor, state: next.fold.encoded())

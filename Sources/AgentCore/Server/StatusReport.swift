@@ -1,0 +1,196 @@
+import Foundation
+
+/// The facts `/status` shows, gathered once per request, rendered as JSON for machines or as
+/// an HTML page for people. Nothing in it can hold a secret: URLs are shown without credentials,
+/// headers and tokens are never read, errors are the backends' answers.
+struct StatusReport {
+    struct Endpoint {
+        var config: EndpointConfig
+        var last: ProbeResult?
+        var hour: LatencyWindows.Summary
+        var day: LatencyWindows.Summary
+        var series: [(start: Int64, p50: Int64?, p95: Int64?)]
+    }
+
+    var agent: AgentSettings
+    var startedAt: Int64
+    var now: Int64
+    var endpoints: [Endpoint]
+    var spool: SpoolStatistics?
+    var spoolPath: String
+    var outputs: [String: OutputHealth.Entry]
+    var engine: ProbeStatistics
+
+    // MARK: JSON
+
+    func json() -> String {
+        func seconds(_ micros: Int64?) -> Any { micros.map { Double($0) / 1e6 } ?? NSNull() }
+        func summary(_ s: LatencyWindows.Summary) -> [String: Any] {
+            ["probes": s.probes, "uptime_percent": s.uptimePercent ?? NSNull(), "p50_seconds": seconds(s.p50),
+             "p95_seconds": seconds(s.p95), "p99_seconds": seconds(s.p99)]
+        }
+        let endpoints: [[String: Any]] = endpoints.map { endpoint in
+            var entry: [String: Any] = [
+                "name": endpoint.config.name, "url": endpoint.config.displayURL, "method": endpoint.config.method,
+                "interval_seconds": Double(endpoint.config.interval.nanoseconds) / 1e9,
+                "last_hour": summary(endpoint.hour), "last_day": summary(endpoint.day),
+            ]
+            if let last = endpoint.last {
+                entry["last"] = (try? JSONSerialization.jsonObject(with: Data(last.jsonLine(node: nil).utf8))) ?? NSNull()
+            }
+            return entry
+        }
+        let readers = Dictionary(uniqueKeysWithValues: (spool?.readers ?? []).map { ($0.name, $0) })
+        let outputNames = Set(readers.keys).union(outputs.keys).sorted()
+        let outputList: [[String: Any]] = outputNames.map { name in
+            let health = outputs[name] ?? OutputHealth.Entry()
+            return [
+                "name": name, "backlog_records": readers[name]?.records ?? 0, "backlog_seconds": readers[name]?.seconds ?? 0,
+                "last_success": health.lastSuccess.map { RFC3339.format(nanoseconds: $0) } ?? NSNull(),
+                "last_error": health.lastError ?? NSNull(),
+                "last_error_at": health.lastErrorAt.map { RFC3339.format(nanoseconds: $0) } ?? NSNull(),
+                "failures": health.failures,
+            ]
+        }
+        var document: [String: Any] = [
+            "node": agent.node, "job": agent.job, "version": AgentVersion.current,
+            "started_at": RFC3339.format(nanoseconds: startedAt), "time": RFC3339.format(nanoseconds: now),
+            "endpoints": endpoints, "outputs": outputList,
+            "scheduler": [
+                "probes": engine.completed, "in_flight": engine.inFlight, "skipped_in_flight": engine.skippedInFlight,
+                "skipped_behind": engine.skippedBehind,
+                "start_lag_p99_seconds": engine.lagQuantile(0.99).map { Double($0) / 1e6 as Any } ?? NSNull(),
+            ],
+        ]
+        if let spool {
+            document["spool"] = [
+                "path": spoolPath, "records": spool.records, "bytes": spool.bytes, "max_bytes": spool.maxBytes,
+                "dropped": spool.dropped,
+            ]
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    // MARK: HTML
+
+    func html() -> String {
+        var rows = ""
+        for endpoint in endpoints {
+            let last = endpoint.last
+            let state = last.map { $0.succeeded ? "up" : "down" } ?? "unknown"
+            let detail = last.map { result in
+                result.failure.map { "\($0.reason.rawValue): \($0.message)" } ?? "HTTP \(result.statusCode)"
+            } ?? "not probed yet"
+            rows += """
+                <section class="endpoint \(state)">
+                  <header><span class="dot"></span><h2>\(escape(endpoint.config.name))</h2>
+                  <span class="url">\(escape(endpoint.config.method)) \(escape(endpoint.config.displayURL))</span></header>
+                  <div class="facts">
+                    <div><b>\(milliseconds(last?.timings.total))</b><small>last probe</small></div>
+                    <div><b>\(milliseconds(endpoint.hour.p50)) / \(milliseconds(endpoint.hour.p95)) / \(milliseconds(endpoint.hour.p99))</b><small>p50 / p95 / p99, 1 h</small></div>
+                    <div><b>\(percent(endpoint.hour.uptimePercent))</b><small>uptime, 1 h</small></div>
+                    <div><b>\(milliseconds(endpoint.day.p95))</b><small>p95, 24 h</small></div>
+                    <div><b>\(percent(endpoint.day.uptimePercent))</b><small>uptime, 24 h</small></div>
+                  </div>
+                  \(chart(endpoint.series))
+                  <p class="detail">\(escape(detail))\(phases(last))</p>
+                </section>
+
+                """
+        }
+        var outputRows = ""
+        for reader in spool?.readers ?? [] {
+            let health = outputs[reader.name] ?? OutputHealth.Entry()
+            let error = health.lastError.map { " · last error: \(escape(String($0.prefix(160))))" } ?? ""
+            let success = health.lastSuccess.map { "last delivered \(RFC3339.format(nanoseconds: $0).prefix(19))Z" } ?? "nothing delivered yet"
+            outputRows += "<li><b>\(escape(reader.name))</b>: \(reader.records) behind (\(String(format: "%.1f", reader.seconds)) s) · \(success)\(error)</li>"
+        }
+        let spoolLine = spool.map { stats in
+            "spool \(stats.records) records, \(stats.bytes / 1024) of \(stats.maxBytes / 1024) KiB"
+                + (stats.dropped.isEmpty ? "" : ", dropped " + stats.dropped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        } ?? ""
+        return """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <meta http-equiv="refresh" content="15"><title>latency-agent · \(escape(agent.node))</title>
+            <style>
+            body{font:14px/1.4 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;background:#0f1419;color:#d8dee9}
+            main{max-width:1100px;margin:0 auto;padding:20px}
+            h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:0}
+            .meta{color:#8a94a6;margin-bottom:16px}
+            .endpoint{background:#171c24;border:1px solid #252c38;border-radius:8px;padding:12px 16px;margin:12px 0}
+            .endpoint header{display:flex;gap:10px;align-items:baseline;flex-wrap:wrap}
+            .dot{width:10px;height:10px;border-radius:50%;display:inline-block;background:#8a94a6}
+            .up .dot{background:#3fb950}.down .dot{background:#f85149}
+            .url{color:#8a94a6;font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}
+            .facts{display:flex;gap:24px;flex-wrap:wrap;margin:10px 0}
+            .facts b{display:block;font-size:15px}.facts small{color:#8a94a6}
+            .detail{color:#8a94a6;font-size:12px;margin:6px 0 0}
+            svg{width:100%;height:70px;background:#11161d;border-radius:4px}
+            ul{padding-left:18px}
+            </style></head><body><main>
+            <h1>latency-agent on \(escape(agent.node))</h1>
+            <div class="meta">job \(escape(agent.job)) · version \(AgentVersion.current) · up since \(RFC3339.format(nanoseconds: startedAt).prefix(19))Z · \(engine.completed) probes, \(engine.inFlight) in flight · \(escape(spoolLine))</div>
+            \(rows)
+            <h2>Outputs</h2><ul>\(outputRows.isEmpty ? "<li>none configured</li>" : outputRows)</ul>
+            </main></body></html>
+
+            """
+    }
+
+    /// p50 (blue) and p95 (orange) per minute over the last hour, on a shared linear scale.
+    private func chart(_ series: [(start: Int64, p50: Int64?, p95: Int64?)]) -> String {
+        let width = 600.0, height = 70.0
+        let top = Double(series.compactMap(\.p95).max() ?? 0)
+        guard top > 0 else { return "<svg viewBox=\"0 0 600 70\" role=\"img\" aria-label=\"no latency data yet\"></svg>" }
+        let start = Double(now - LatencyWindows.hour)
+        func points(_ value: KeyPath<(start: Int64, p50: Int64?, p95: Int64?), Int64?>) -> String {
+            series.compactMap { point -> String? in
+                guard let v = point[keyPath: value] else { return nil }
+                let x = (Double(point.start) - start) / Double(LatencyWindows.hour) * width
+                let y = height - 4 - Double(v) / top * (height - 12)
+                return String(format: "%.1f,%.1f", x, y)
+            }.joined(separator: " ")
+        }
+        return """
+            <svg viewBox="0 0 600 70" preserveAspectRatio="none" role="img" aria-label="latency over the last hour, peak \(milliseconds(Int64(top)))">\
+            <polyline fill="none" stroke="#f0883e" stroke-width="1.5" points="\(points(\.p95))"/>\
+            <polyline fill="none" stroke="#58a6ff" stroke-width="1.5" points="\(points(\.p50))"/>\
+            <text x="4" y="12" fill="#8a94a6" font-size="10">\(milliseconds(Int64(top))) · p50 blue, p95 orange, last hour</text></svg>
+            """
+    }
+
+    private func phases(_ result: ProbeResult?) -> String {
+        guard let timings = result?.timings else { return "" }
+        let parts: [(String, Int64?)] = [
+            ("dns", timings.dns), ("connect", timings.connect), ("tls", timings.tls), ("processing", timings.processing),
+            ("transfer", timings.transfer),
+        ]
+        return " · " + parts.compactMap { name, value in value.map { "\(name) \(milliseconds($0))" } }.joined(separator: " · ")
+    }
+
+    private func milliseconds(_ micros: Int64?) -> String {
+        guard let micros else { return "–" }
+        return micros >= 10_000 ? String(format: "%.0f ms", Double(micros) / 1000) : String(format: "%.2f ms", Double(micros) / 1000)
+    }
+
+    private func percent(_ value: Double?) -> String {
+        value.map { String(format: "%.2f %%", $0) } ?? "–"
+    }
+
+    func escape(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&#39;"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
+}
