@@ -139,6 +139,15 @@ import Testing
         #expect(seed.outputs.pushgateway?.connection.url == "http://gw:9091")
     }
 
+    @Test func theServerIsOnByDefaultAndCanBeMovedOrTurnedOff() throws {
+        let endpoints = "endpoints: [{url: \"http://a/\"}]\n"
+        #expect(try loader.parse(yaml: endpoints, source: "x").server == ServerSettings(address: "0.0.0.0", port: 9473))
+        #expect(try loader.parse(yaml: "server: {address: 127.0.0.1, port: 8080}\n" + endpoints, source: "x").server == ServerSettings(address: "127.0.0.1", port: 8080))
+        #expect(try loader.parse(yaml: "server: {enabled: false}\n" + endpoints, source: "x").server == nil)
+        #expect(throws: ConfigError.self) { try loader.parse(yaml: "server: {port: 70000}\n" + endpoints, source: "x") }
+        #expect(try ConfigLoader(environment: ["API_URL_1": "http://a/"], hostname: "h").loadSeedEnvironment().server != nil, "the seed served /health too")
+    }
+
     @Test func theLokiOutputIsConfiguredAndItsLabelsChecked() throws {
         let config = try loader.parse(
             yaml: """

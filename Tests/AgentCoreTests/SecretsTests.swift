@@ -28,19 +28,22 @@ import Testing
             outputs: OutputsConfig(pushgateway: PushgatewayConfig(
                 connection: OutputConnection(url: "http://user:gateway-t0ken@127.0.0.1:\(closedPort)", timeout: .milliseconds(200),
                                              authorization: .bearer(Secret("gateway-t0ken"))),
-                pushInterval: .milliseconds(100))))
+                pushInterval: .milliseconds(100))),
+            server: ServerSettings(address: "127.0.0.1", port: 0))
         let lines = NIOLockedValueBox<[String]>([])
         var logger = Logger(label: "secrets") { _ in CapturingLogHandler(lines: lines) }
         logger.logLevel = .trace
         let agent = try Agent(config: config, stopSignals: [], logger: logger)
-        try await withDeadline(seconds: 20) {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await agent.run() }
-                try await Task.sleep(for: .seconds(1))
-                await agent.shutdown()
-                try await group.waitForAll()
+        let pages = NIOLockedValueBox<[String]>([])
+        try await AgentServerTests.withAgent(agent) { base in
+            try await Task.sleep(for: .seconds(1))
+            for (path, accept) in [("/status", nil), ("/status", "text/html"), ("/metrics", nil), ("/health", nil)] {
+                let body = try await AgentServerTests.request(base + path, accept: accept).body
+                pages.withLockedValue { $0.append(body) }
             }
         }
+        let served = pages.withLockedValue { $0 }.joined(separator: "\n")
+        #expect(served.contains("userinfo") && served.contains("api_requests_total"))
         let logged = lines.withLockedValue { $0 }.joined(separator: "\n")
         #expect(logged.contains("pushgateway push failed"), "the failing gateway was logged, so error paths ran")
         let spool = try Spool(settings: config.spool, readers: [], logger: Logger(label: "t"))
@@ -56,6 +59,7 @@ import Testing
             #expect(!logged.contains(secret), "\(secret) leaked into the logs")
             #expect(!results.contains(secret), "\(secret) leaked into a result")
             #expect(!metrics.contains(secret), "\(secret) leaked into the metrics")
+            #expect(!served.contains(secret), "\(secret) leaked into /status or /metrics")
             #expect(!"\(config)".contains(secret), "\(secret) leaked into the config's description")
         }
     }

@@ -127,7 +127,8 @@ struct StatusReport {
             .facts{display:flex;gap:24px;flex-wrap:wrap;margin:10px 0}
             .facts b{display:block;font-size:15px}.facts small{color:#8a94a6}
             .detail{color:#8a94a6;font-size:12px;margin:6px 0 0}
-            svg{width:100%;height:70px;background:#11161d;border-radius:4px}
+            svg{width:100%;height:60px;background:#11161d;border-radius:4px;display:block}
+            .chart-caption{color:#8a94a6;font-size:11px;margin:2px 0 0}.p50{color:#58a6ff}.p95{color:#f0883e}
             ul{padding-left:18px}
             </style></head><body><main>
             <h1>latency-agent on \(escape(agent.node))</h1>
@@ -139,25 +140,27 @@ struct StatusReport {
             """
     }
 
-    /// p50 (blue) and p95 (orange) per minute over the last hour, on a shared linear scale.
+    /// One bar per minute of the last hour: p95 (orange) behind p50 (blue), on a linear scale
+    /// from zero to the hour's highest p95. Bars stay readable when the SVG is stretched to width.
     private func chart(_ series: [(start: Int64, p50: Int64?, p95: Int64?)]) -> String {
-        let width = 600.0, height = 70.0
         let top = Double(series.compactMap(\.p95).max() ?? 0)
-        guard top > 0 else { return "<svg viewBox=\"0 0 600 70\" role=\"img\" aria-label=\"no latency data yet\"></svg>" }
+        guard top > 0 else { return "<p class=\"chart-caption\">no successful probe in the last hour</p>" }
+        let width = 600.0, height = 60.0, slot = width / 60
         let start = Double(now - LatencyWindows.hour)
-        func points(_ value: KeyPath<(start: Int64, p50: Int64?, p95: Int64?), Int64?>) -> String {
-            series.compactMap { point -> String? in
-                guard let v = point[keyPath: value] else { return nil }
-                let x = (Double(point.start) - start) / Double(LatencyWindows.hour) * width
-                let y = height - 4 - Double(v) / top * (height - 12)
-                return String(format: "%.1f,%.1f", x, y)
-            }.joined(separator: " ")
+        var bars = ""
+        for point in series {
+            let x = (Double(point.start) - start) / Double(LatencyWindows.hour) * width
+            for (value, color) in [(point.p95, "#f0883e"), (point.p50, "#58a6ff")] {
+                guard let value else { continue }
+                let barHeight = max(1, Double(value) / top * (height - 2))
+                bars += String(
+                    format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%@\"/>",
+                    x, height - barHeight, slot - 1, barHeight, color)
+            }
         }
         return """
-            <svg viewBox="0 0 600 70" preserveAspectRatio="none" role="img" aria-label="latency over the last hour, peak \(milliseconds(Int64(top)))">\
-            <polyline fill="none" stroke="#f0883e" stroke-width="1.5" points="\(points(\.p95))"/>\
-            <polyline fill="none" stroke="#58a6ff" stroke-width="1.5" points="\(points(\.p50))"/>\
-            <text x="4" y="12" fill="#8a94a6" font-size="10">\(milliseconds(Int64(top))) · p50 blue, p95 orange, last hour</text></svg>
+            <svg viewBox="0 0 600 60" preserveAspectRatio="none" role="img" aria-label="latency per minute over the last hour">\(bars)</svg>
+            <p class="chart-caption">last hour, per minute: p50 <span class="p50">■</span> p95 <span class="p95">■</span> · top \(milliseconds(Int64(top)))</p>
             """
     }
 
