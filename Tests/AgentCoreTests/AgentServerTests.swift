@@ -104,7 +104,8 @@ import Testing
             #expect(page.body.contains("api &quot;main&quot;"), "names are escaped")
             #expect(page.body.contains("node &lt;1&gt;"))
             #expect(!page.body.contains("node <1>"))
-            #expect(page.body.components(separatedBy: "<svg").count - 1 == 2, "one chart per endpoint")
+            #expect(page.body.components(separatedBy: "<svg").count - 1 == 1, "a chart for the endpoint with successes")
+            #expect(page.body.contains("no successful probe in the last hour"), "and a word for the one without")
             #expect(page.body.contains("<rect"), "bars for the minutes with data")
             #expect(HTMLCheck.unbalancedTags(page.body).isEmpty, "\(HTMLCheck.unbalancedTags(page.body))")
         }
