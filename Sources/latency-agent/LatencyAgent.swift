@@ -35,8 +35,9 @@ struct LoggingOptions: ParsableArguments {
         guard let level = Logger.Level(rawValue: text.lowercased()) else {
             throw ValidationError("unknown log level \"\(text)\"; use trace, debug, info, notice, warning, error or critical")
         }
+        // JSON lines on standard output, where container runtimes and Promtail collect them.
         LoggingSystem.bootstrap { label in
-            var handler = JSONLogHandler(label: label)
+            var handler = JSONLogHandler(label: label, fileDescriptor: STDOUT_FILENO)
             handler.logLevel = level
             return handler
         }

@@ -10,8 +10,9 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             The configuration comes from --config, else LATENCY_AGENT_CONFIG, else \
             /etc/latency-agent/config.yaml, else the seed variables API_URL_1…N, API_TOKEN, POLL_INTERVAL.
-            Every result is written to the spool first and pushed from there; --print-results also \
-            writes each one as a JSON line on standard output. Logs go to standard error.
+            Every result is written to the spool first and delivered from there; --print-results also \
+            writes each one as a JSON line on standard output, beside the agent's own JSON log lines. \
+            SIGTERM/SIGINT stop it gracefully; SIGHUP (or POST /-/reload) reloads the configuration.
             """)
 
     @Option(name: .shortAndLong, help: "Path of the YAML configuration file.")

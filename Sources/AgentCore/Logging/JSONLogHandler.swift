@@ -10,8 +10,7 @@ public struct JSONLogHandler: LogHandler {
     private let label: String
     private let fileDescriptor: Int32
 
-    /// Logs go to standard error by default, leaving standard output to command output.
-    public init(label: String, fileDescriptor: Int32 = STDERR_FILENO) {
+    public init(label: String, fileDescriptor: Int32) {
         self.label = label
         self.fileDescriptor = fileDescriptor
     }
