@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The test command (README, CI). Installs what is missing, starts a real Pushgateway and a real
-# Prometheus (scraping it with honor_labels) on free loopback ports, builds the agent binary the
-# crash tests run, then runs every test. Everything it starts is stopped on exit.
+# The test command (README, CI). Installs what is missing, runs the offline checks of the shipped
+# files (Dockerfile, manifests, rules), starts a real Pushgateway and a real Prometheus (scraping
+# it with honor_labels, with the shipped alert rules) on free loopback ports, builds the agent
+# binary the crash tests run, then runs every test. Everything it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
+scripts/check-shipping.sh
 
 work=$(mktemp -d /tmp/latency-agent-test.XXXXXX)
 pids=()
@@ -27,12 +29,15 @@ wait_ready() {  # URL, name, log: polls for up to 30 s
 }
 
 pushgateway_port=$(free_port)
+# Debian's build persists to /var/lib/prometheus/pushgateway.data by default: every gateway
+# started on the machine would share (and replay) its groups. This one keeps its own.
 prometheus-pushgateway --web.listen-address="127.0.0.1:$pushgateway_port" --web.enable-admin-api \
-    >"$work/pushgateway.log" 2>&1 &
+    --persistence.file="$work/pushgateway.data" >"$work/pushgateway.log" 2>&1 &
 pids+=($!)
 prometheus_port=$(free_port)
 cat >"$work/prometheus.yml" <<YAML
 global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: ["$PWD/pushgateway/rules/latency-agent.rules.yml"]
 scrape_configs:
   - job_name: pushgateway
     honor_labels: true

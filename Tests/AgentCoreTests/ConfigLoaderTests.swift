@@ -1,6 +1,8 @@
 import AgentCore
 import Foundation
+import TestSupport
 import Testing
+import Yams
 
 @Suite struct ConfigLoaderTests {
     let loader = ConfigLoader(environment: ["TOKEN": "sup3rs3cret", "HOST": "api.example.com"], hostname: "host-1")
@@ -259,5 +261,21 @@ import Testing
     func exampleConfigsLoad(path: String) throws {
         let config = try ConfigLoader(environment: [:], hostname: "h").load(path: Self.root.appendingPathComponent(path).path)
         #expect(!config.endpoints.isEmpty)
+    }
+
+    /// The configuration inside the Kubernetes ConfigMap, with its Secret files mounted.
+    @Test func theShippedConfigMapHoldsAValidConfig() throws {
+        let manifest = try String(contentsOf: Self.root.appendingPathComponent("deploy/configmap.yaml"), encoding: .utf8)
+        let document = try #require(try Yams.load(yaml: manifest) as? [String: Any])
+        var config = try #require((document["data"] as? [String: String])?["config.yaml"])
+        let secrets = TestEnvironment.temporaryDirectory("secrets")
+        for file in ["api-token", "ca.crt"] { try "x\n".write(toFile: "\(secrets)/\(file)", atomically: true, encoding: .utf8) }
+        config = config.replacingOccurrences(of: "/var/run/secrets/latency-agent", with: secrets)
+        let loaded = try ConfigLoader(environment: ["NODE_NAME": "node-a"], hostname: "h").parse(yaml: config, source: "configmap")
+        #expect(loaded.agent.node == "node-a")
+        #expect(loaded.outputs.pushgateway?.connection.url == "http://pushgateway.latency-agent.svc:9091")
+        #expect(loaded.spool.retain == .seconds(86400))
+        #expect(loaded.server?.port == 9473)
+        #expect(loaded.endpoints.count == 2)
     }
 }

@@ -263,4 +263,57 @@ import Testing
         #expect(result.standardOutput.contains("deleted job=\"\(job)\" instance=\"test-node\""))
         #expect(try await gateway.groups(job: job).isEmpty)
     }
+
+    /// Every query of the shipped Grafana dashboard, run against the real Prometheus over what a
+    /// real agent pushed: each must be valid PromQL, and the main panels must show this agent.
+    @Test func theDashboardsQueriesWorkOnRealData() async throws {
+        let gateway = Gateway(url: try TestEnvironment.pushgatewayURL())
+        let prometheus = try TestEnvironment.prometheusURL()
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        let job = Self.uniqueJob("dashboard")
+        let endpoints = [
+            EndpointConfig(name: "ok", url: target.url("/delay/10"), interval: .milliseconds(100), timeout: .seconds(1)),
+            EndpointConfig(name: "broken", url: target.url("/status/500"), interval: .milliseconds(100), timeout: .seconds(1)),
+        ]
+        try await runAgent(config(job: job, gateway: gateway.url, endpoints: endpoints), seconds: 3)
+
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let data = try Data(contentsOf: root.appendingPathComponent("pushgateway/grafana/latency-agent-dashboard.json"))
+        let dashboard = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let panels = try #require(dashboard["panels"] as? [[String: Any]])
+        var queries: [(panel: String, expr: String)] = []
+        for panel in panels {
+            for target in panel["targets"] as? [[String: Any]] ?? [] {
+                let expr = (target["expr"] as? String ?? "")
+                    .replacingOccurrences(of: "$job", with: job).replacingOccurrences(of: "$instance", with: ".*")
+                    .replacingOccurrences(of: "$endpoint", with: ".*").replacingOccurrences(of: "$__rate_interval", with: "1m")
+                queries.append((panel["title"] as? String ?? "?", expr))
+            }
+        }
+        #expect(queries.count >= 15)
+        @Sendable func query(_ expr: String) async throws -> (status: String, results: Int) {
+            let encoded = expr.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let text = try await TestEnvironment.get("\(prometheus)/api/v1/query?query=\(encoded)")
+            let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+            let results = ((json?["data"] as? [String: Any])?["result"] as? [Any])?.count ?? 0
+            return (json?["status"] as? String ?? "?", results)
+        }
+        let mustShowData: Set<String> = [
+            "Latency percentiles by endpoint and node", "Error rate", "Uptime", "Seconds since each agent's last push",
+            "Phase breakdown (mean of successful probes)", "Endpoints up",
+        ]
+        for (panel, expr) in queries {
+            if mustShowData.contains(panel) {
+                let results = try await TestEnvironment.eventually(seconds: 20, "\(panel) to show data") {
+                    let answer = try await query(expr)
+                    return answer.results > 0 ? answer.results : nil
+                }
+                #expect(results > 0, "\(panel)")
+            } else {
+                #expect(try await query(expr).status == "success", "\(panel): \(expr)")
+            }
+        }
+        await gateway.delete(job: job, instance: "test-node")
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -132,15 +133,26 @@ public struct PushgatewayOutput: Service, CustomStringConvertible {
         return decision
     }
 
-    /// The agent's own health that belongs next to the probe metrics on the gateway.
+    /// The agent's own health that belongs next to the probe metrics on the gateway: what the
+    /// spool lost and how far behind each output is.
     private func selfMetrics() -> [MetricFamily] {
         var dropped = MetricFamily(
             name: "latency_agent_spool_dropped_total",
             help: "Probe results lost before every output had them, by reason.", kind: .counter)
-        let counts = (try? spool.droppedCounts()) ?? [:]
+        var backlogRecords = MetricFamily(
+            name: "latency_agent_output_backlog_records", help: "Results written but not yet delivered by an output.",
+            kind: .gauge)
+        var backlogSeconds = MetricFamily(
+            name: "latency_agent_output_backlog_seconds", help: "Age of the oldest result an output has not delivered.",
+            kind: .gauge)
+        guard let statistics = try? spool.statistics() else { return [] }
         for reason in Spool.dropReasons {
-            dropped.samples.append(.init(labels: [("reason", reason)], value: "\(counts[reason] ?? 0)"))
+            dropped.samples.append(.init(labels: [("reason", reason)], value: "\(statistics.dropped[reason] ?? 0)"))
         }
-        return [dropped]
+        for reader in statistics.readers {
+            backlogRecords.samples.append(.init(labels: [("output", reader.name)], value: "\(reader.records)"))
+            backlogSeconds.samples.append(.init(labels: [("output", reader.name)], value: String(format: "%.3f", reader.seconds)))
+        }
+        return [dropped, backlogRecords, backlogSeconds]
     }
 }
