@@ -141,6 +141,53 @@ import Yams
         #expect(seed.outputs.pushgateway?.connection.url == "http://gw:9091")
     }
 
+    @Test func alertingRulesReceiversAndMaintenanceAreConfigured() throws {
+        let config = try loader.parse(
+            yaml: """
+                alerting:
+                  rules: {failures: 5, error_rate_above: 10%, uptime_below: "off"}
+                  grouping_window: 30s
+                  remind_every: 4h
+                  maintenance:
+                    - {every: sunday, from: "02:00", to: "03:00"}
+                    - {from: 2026-12-01T02:00:00Z, to: 2026-12-01T04:00:00Z}
+                  slack:
+                    - name: oncall
+                      webhook_url: https://hooks.slack.com/services/T/B/${TOKEN}
+                      endpoints: [api]
+                      link: https://grafana/d/x?var-endpoint={endpoint}
+                endpoints:
+                  - name: api
+                    url: http://a/
+                    alerts: {failures: 2, quantile_above: 300ms}
+                  - url: http://b/
+                """, source: "x")
+        let alerting = try #require(config.alerting)
+        #expect(alerting.rules(for: "api").failures == 2, "the endpoint's alerts block wins")
+        #expect(alerting.rules(for: "api").quantileAbove == .milliseconds(300))
+        #expect(alerting.rules(for: "api").errorRateAbove == 10, "and inherits the rest")
+        #expect(alerting.rules(for: "http://b/").failures == 5)
+        #expect(alerting.rules(for: "http://b/").uptimeBelow == nil)
+        #expect(alerting.groupingWindow == .seconds(30) && alerting.remindEvery == .seconds(14400))
+        #expect(alerting.maintenance == [
+            .weekly(weekday: 0, startMinute: 120, endMinute: 180), .once(start: 1_796_090_400_000_000_000, end: 1_796_097_600_000_000_000),
+        ])
+        #expect(alerting.receivers.map(\.name) == ["oncall"] && alerting.receivers[0].endpoints == ["api"])
+        #expect(config.spoolReaders == ["alerts"] && config.outboxReaders == ["slack:oncall"])
+        #expect(!"\(config)".contains("sup3rs3cret"), "the webhook URL is a secret")
+        for (yaml, fragment) in [
+            ("alerting: {slack: [{webhook_url: 'http://x/', endpoints: [nope]}]}", "no endpoint is named"),
+            ("alerting: {maintenance: [{every: funday, from: '01:00', to: '02:00'}]}", "must be a weekday"),
+            ("alerting: {rules: {error_rate_above: 150%}}", "must be a percentage"),
+            ("alerting: {slack: [{webhook_url: not-a-url}]}", "it is not shown: it is a secret"),
+        ] {
+            #expect {
+                try loader.parse(yaml: yaml + "\nendpoints: [{url: \"http://a/\"}]", source: "x")
+            } throws: { ($0 as? ConfigError)?.message.contains(fragment) == true }
+        }
+        #expect(try loader.parse(yaml: "endpoints: [{url: \"http://a/\"}]", source: "x").alerting == nil)
+    }
+
     @Test func theServerIsOnByDefaultAndCanBeMovedOrTurnedOff() throws {
         let endpoints = "endpoints: [{url: \"http://a/\"}]\n"
         #expect(try loader.parse(yaml: endpoints, source: "x").server == ServerSettings(address: "0.0.0.0", port: 9473))
@@ -206,7 +253,7 @@ import Yams
         ])
         #expect(config.endpoints.allSatisfy { $0.interval == .seconds(30) && $0.timeout == .seconds(10) })
         #expect(config.endpoints.allSatisfy { $0.authorization == .bearer(Secret("ibm-token")) })
-        #expect(config.slackWebhookURL == Secret("https://hooks.slack.com/services/T/B/X"))
+        #expect(config.alerting?.receivers.map(\.webhook) == [Secret("https://hooks.slack.com/services/T/B/X")])
         #expect(config.agent.node == "worker-3")
     }
 

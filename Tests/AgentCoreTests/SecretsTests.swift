@@ -11,7 +11,7 @@ import Testing
     @Test func noSecretReachesLogsResultsOrMetrics() async throws {
         let target = try TargetServer()
         defer { target.shutdown() }
-        let secrets = ["bearer-s3cret", "header-s3cret", "url-pa55word", "gateway-t0ken"]
+        let secrets = ["bearer-s3cret", "header-s3cret", "url-pa55word", "gateway-t0ken", "w3bhook-T0KEN"]
         let endpoints = [
             EndpointConfig(name: "bearer", url: target.url("/status/500"), interval: .milliseconds(100), timeout: .milliseconds(100),
                            authorization: .bearer(Secret("bearer-s3cret"))),
@@ -29,7 +29,11 @@ import Testing
                 connection: OutputConnection(url: "http://user:gateway-t0ken@127.0.0.1:\(closedPort)", timeout: .milliseconds(200),
                                              authorization: .bearer(Secret("gateway-t0ken"))),
                 pushInterval: .milliseconds(100))),
-            server: ServerSettings(address: "127.0.0.1", port: 0))
+            server: ServerSettings(address: "127.0.0.1", port: 0),
+            alerting: AlertingConfig(
+                rules: ["bearer": AlertDeliveryTests.downOnly],
+                receivers: [SlackReceiver(name: "oncall", webhook: Secret("http://127.0.0.1:\(closedPort)/services/T/B/w3bhook-T0KEN"))],
+                groupingWindow: .milliseconds(100)))
         let lines = NIOLockedValueBox<[String]>([])
         var logger = Logger(label: "secrets") { _ in CapturingLogHandler(lines: lines) }
         logger.logLevel = .trace
@@ -46,6 +50,7 @@ import Testing
         #expect(served.contains("userinfo") && served.contains("api_requests_total"))
         let logged = lines.withLockedValue { $0 }.joined(separator: "\n")
         #expect(logged.contains("pushgateway push failed"), "the failing gateway was logged, so error paths ran")
+        #expect(logged.contains("slack delivery failed"), "so was the failing webhook")
         let spool = try Spool(settings: config.spool, readers: [], logger: Logger(label: "t"))
         let results = try spool.records(after: 0, limit: 1000).map { $0.result.jsonLine(node: "n") }.joined(separator: "\n")
         await spool.close()

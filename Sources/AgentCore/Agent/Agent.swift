@@ -14,6 +14,7 @@ public final class Agent: Sendable {
     public let live: LiveConfig
     public let board: StatusBoard
     public let outputHealth: OutputHealth
+    public let alertState: AlertState
     private let group: ServiceGroup
     private let logger: Logger
     private let reloader: ConfigReloader
@@ -37,6 +38,7 @@ public final class Agent: Sendable {
         }
         let live = LiveConfig(config)
         let outputHealth = OutputHealth()
+        let alertState = AlertState()
         let pushgateway = config.outputs.pushgateway
         let board = StatusBoard(
             buckets: pushgateway?.buckets ?? PushgatewayConfig.defaultBuckets,
@@ -47,6 +49,7 @@ public final class Agent: Sendable {
         self.live = live
         self.board = board
         self.outputHealth = outputHealth
+        self.alertState = alertState
         self.logger = logger
         let reloader = ConfigReloader(load: loadConfig, live: live, engine: engine, logger: logger)
         self.reloader = reloader
@@ -57,8 +60,8 @@ public final class Agent: Sendable {
         if let server = config.server {
             let reload: @Sendable () async -> Result<String, ConfigError> = { await reloader.reload() }
             let context = AgentServer.Context(
-                live: live, engine: engine, spool: spool, board: board, outputs: outputHealth, metrics: metrics,
-                startedAt: WallClock.now(), reload: reload)
+                live: live, engine: engine, spool: spool, board: board, outputs: outputHealth, alerts: alertState,
+                metrics: metrics, startedAt: WallClock.now(), reload: reload)
             let port = port
             services.append(.init(service: AgentServer.service(server, context: context, boundPort: { bound in
                 port.value.store(bound, ordering: .relaxed)
@@ -70,6 +73,14 @@ public final class Agent: Sendable {
         }
         if let loki = config.outputs.loki {
             services.append(.init(service: LokiOutput(config: loki, agent: config.agent, spool: spool, health: outputHealth, logger: logger)))
+        }
+        if let alerting = config.alerting {
+            services.append(.init(service: AlertService(config: alerting, live: live, spool: spool, state: alertState, logger: logger)))
+            for receiver in alerting.receivers {
+                services.append(.init(service: SlackSender(
+                    receiver: receiver, node: node, groupingWindow: alerting.groupingWindow, spool: spool, health: outputHealth,
+                    logger: logger)))
+            }
         }
         services.append(.init(service: ReloadService(reload: { await reloader.reload() })))
         services.append(.init(service: ProbeService(engine: engine, live: live, logger: logger)))
@@ -110,7 +121,8 @@ public final class Agent: Sendable {
     /// Opens the configured spool, or says what to fix.
     public static func openSpool(_ config: AgentConfig, logger: Logger) throws(AgentError) -> Spool {
         do {
-            return try Spool(settings: config.spool, readers: config.outputs.readerNames, logger: logger)
+            return try Spool(
+                settings: config.spool, readers: config.spoolReaders, outboxReaders: config.outboxReaders, logger: logger)
         } catch {
             throw AgentError(
                 message: "cannot open the spool at \(config.spool.path): \(error); "

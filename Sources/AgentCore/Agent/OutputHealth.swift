@@ -8,6 +8,8 @@ public final class OutputHealth: Sendable {
         public var lastError: String?
         public var lastErrorAt: Int64?
         public var failures: UInt64 = 0
+        /// Deliveries refused for good (not retried), by reason.
+        public var rejected: [String: UInt64] = [:]
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -26,6 +28,11 @@ public final class OutputHealth: Sendable {
             entries[output, default: Entry()].lastErrorAt = time
             entries[output, default: Entry()].failures += 1
         }
+    }
+
+    /// A delivery refused for good: counted by reason for `latency_agent_alerts_failed_total`.
+    public func rejected(_ output: String, reason: String) {
+        entries.withLock { $0[output, default: Entry()].rejected[reason, default: 0] += 1 }
     }
 
     public var snapshot: [String: Entry] { entries.withLock { $0 } }

@@ -4,22 +4,32 @@ public struct AgentConfig: Sendable, Equatable {
     public var spool: SpoolSettings
     public var endpoints: [EndpointConfig]
     public var outputs: OutputsConfig
+    /// Alert rules and receivers; nil: no alerting.
+    public var alerting: AlertingConfig?
     /// The local HTTP server; nil turns it off. Both loaders turn it on unless told otherwise.
     public var server: ServerSettings?
-    /// The seed's `SLACK_WEBHOOK_URL`, kept for alert delivery.
-    public var slackWebhookURL: Secret?
 
     public init(
         agent: AgentSettings, spool: SpoolSettings = .init(), endpoints: [EndpointConfig],
-        outputs: OutputsConfig = .init(), server: ServerSettings? = nil, slackWebhookURL: Secret? = nil
+        outputs: OutputsConfig = .init(), server: ServerSettings? = nil, alerting: AlertingConfig? = nil
     ) {
+        self.alerting = alerting
         self.server = server
         self.agent = agent
         self.spool = spool
         self.endpoints = endpoints
         self.outputs = outputs
-        self.slackWebhookURL = slackWebhookURL
     }
+}
+
+extension AgentConfig {
+    /// Everything that reads results from the spool: the outputs and the alert evaluator.
+    public var spoolReaders: [String] {
+        outputs.readerNames + (alerting == nil ? [] : [AlertingConfig.readerName])
+    }
+
+    /// The alert receivers, which read the outbox.
+    public var outboxReaders: [String] { alerting?.receivers.map(\.readerName) ?? [] }
 }
 
 public struct AgentSettings: Sendable, Equatable {

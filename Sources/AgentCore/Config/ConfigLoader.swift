@@ -73,7 +73,7 @@ public struct ConfigLoader: Sendable {
         }
         let context = ConfigContext(source: source, environment: environment)
         let top = try ConfigNode(node: root, path: "", context: context)
-            .mapping(allowed: ["agent", "spool", "defaults", "endpoints", "outputs", "server"])
+            .mapping(allowed: ["agent", "spool", "defaults", "endpoints", "outputs", "server", "alerting"])
 
         var agent = AgentSettings(node: defaultNodeName())
         if let node = top["agent"] {
@@ -96,6 +96,14 @@ public struct ConfigLoader: Sendable {
             try EndpointSettings(node.mapping(allowed: EndpointSettings.keys))
         } ?? EndpointSettings()
 
+        let alertingMapping = try top["alerting"]?.mapping(
+            allowed: ["rules", "maintenance", "slack", "grouping_window", "remind_every"])
+        var baseRules = try alertingMapping?["rules"].map { node throws(ConfigError) in
+            try AlertRules().overridden(by: node.mapping(allowed: AlertRules.keys))
+        } ?? AlertRules()
+        if let node = defaults.alerts { baseRules = try baseRules.overridden(by: node.mapping(allowed: AlertRules.keys)) }
+        var rules: [String: AlertRules] = [:]
+
         let endpointsNode = try top.required("endpoints")
         var endpoints: [EndpointConfig] = []
         var namesSeen: [String: Int] = [:]
@@ -110,7 +118,11 @@ public struct ConfigLoader: Sendable {
                     "endpoint name \"\(name)\" is already used by the endpoint at line \(line); names must be unique")
             }
             namesSeen[name] = item.node.mark?.line ?? 0
-            endpoints.append(try EndpointSettings(mapping).resolve(name: name, url: url, over: defaults, at: item))
+            let settings = try EndpointSettings(mapping)
+            endpoints.append(try settings.resolve(name: name, url: url, over: defaults, at: item))
+            rules[name] = try settings.alerts.map { node throws(ConfigError) in
+                try baseRules.overridden(by: node.mapping(allowed: AlertRules.keys))
+            } ?? baseRules
         }
         guard !endpoints.isEmpty else { throw endpointsNode.error("endpoints must list at least one endpoint") }
         var outputs = OutputsConfig()
@@ -130,9 +142,12 @@ public struct ConfigLoader: Sendable {
                     port: try mapping["port"]?.int(in: 0...65535) ?? ServerSettings.defaultPort)
             }
         }
+        var alerting: AlertingConfig?
+        if alertingMapping != nil || slackWebhook() != nil {
+            alerting = try Self.alerting(alertingMapping, rules: rules, webhook: slackWebhook())
+        }
         return AgentConfig(
-            agent: agent, spool: spool, endpoints: endpoints, outputs: outputs, server: server,
-            slackWebhookURL: slackWebhook())
+            agent: agent, spool: spool, endpoints: endpoints, outputs: outputs, server: server, alerting: alerting)
     }
 
     /// The seed project's variables: `API_URL_1`…`API_URL_N`, `API_TOKEN`, `POLL_INTERVAL`,
@@ -166,6 +181,11 @@ public struct ConfigLoader: Sendable {
             throw ConfigError(source: "environment", message: "API_URL_1 is not set; it names the first URL to probe")
         }
         var outputs = OutputsConfig()
+        let alerting = slackWebhook().map { webhook in
+            AlertingConfig(
+                rules: Dictionary(uniqueKeysWithValues: endpoints.map { ($0.name, AlertRules()) }),
+                receivers: [SlackReceiver(name: "slack", webhook: webhook)])
+        }
         if let url = environment["PUSHGATEWAY_URL"], !url.isEmpty {
             guard Self.isProbeURL(url) else {
                 throw ConfigError(source: "environment", message: "PUSHGATEWAY_URL must be an http:// or https:// URL with a host")
@@ -174,7 +194,7 @@ public struct ConfigLoader: Sendable {
         }
         return AgentConfig(
             agent: AgentSettings(node: defaultNodeName()), endpoints: endpoints, outputs: outputs,
-            server: ServerSettings(), slackWebhookURL: slackWebhook())
+            server: ServerSettings(), alerting: alerting)
     }
 
     /// `API_URL_<n>` variables with a non-empty value, in numeric order.
@@ -262,6 +282,84 @@ public struct ConfigLoader: Sendable {
             throw node.error("outputs.loki.min_backoff must not exceed max_backoff")
         }
         return config
+    }
+
+    /// The `alerting` section; `SLACK_WEBHOOK_URL` adds a receiver named `slack` when none is configured.
+    private static func alerting(_ mapping: ConfigMapping?, rules: [String: AlertRules], webhook: Secret?)
+        throws(ConfigError) -> AlertingConfig
+    {
+        var config = AlertingConfig(rules: rules)
+        if let node = mapping?["grouping_window"] { config.groupingWindow = try node.duration() }
+        if let node = mapping?["remind_every"] { config.remindEvery = try node.isOff() ? nil : node.positiveDuration() }
+        for item in try mapping?["maintenance"]?.sequence() ?? [] {
+            config.maintenance.append(try maintenanceWindow(item))
+        }
+        var names = Set<String>()
+        for item in try mapping?["slack"]?.sequence() ?? [] {
+            let receiver = try item.mapping(allowed: ["name", "webhook_url", "webhook_url_file", "endpoints", "link", "timeout"])
+            let name = try receiver["name"]?.string() ?? "slack"
+            guard names.insert(name).inserted else { throw item.error("\(item.path): receiver name \"\(name)\" is used twice") }
+            let secret: Secret
+            switch (receiver["webhook_url"], receiver["webhook_url_file"]) {
+            case (let inline?, nil): secret = Secret(try inline.string())
+            case (nil, let file?): secret = try file.secretFile()
+            default: throw item.error("\(item.path) needs exactly one of \"webhook_url\" or \"webhook_url_file\"")
+            }
+            guard isProbeURL(secret.exposedValue) else {
+                throw item.error("\(item.path): the webhook URL must be an http:// or https:// URL (it is not shown: it is a secret)")
+            }
+            var endpoints: Set<String>?
+            if let list = receiver["endpoints"] {
+                endpoints = []
+                for entry in try list.sequence() {
+                    let endpoint = try entry.string()
+                    guard rules[endpoint] != nil else { throw entry.error("\(entry.path): no endpoint is named \"\(endpoint)\"") }
+                    endpoints?.insert(endpoint)
+                }
+            }
+            config.receivers.append(
+                SlackReceiver(
+                    name: name, webhook: secret, endpoints: endpoints, link: try receiver["link"]?.string(),
+                    timeout: try receiver["timeout"]?.positiveDuration() ?? .seconds(10)))
+        }
+        if config.receivers.isEmpty, let webhook {
+            config.receivers.append(SlackReceiver(name: "slack", webhook: webhook))
+        }
+        return config
+    }
+
+    /// `{from: 2026-12-01T02:00:00Z, to: …}` once, or `{every: sunday, from: "02:00", to: "03:00"}` (UTC).
+    private static func maintenanceWindow(_ node: ConfigNode) throws(ConfigError) -> MaintenanceWindow {
+        let mapping = try node.mapping(allowed: ["every", "from", "to"])
+        let fromNode = try mapping.required("from")
+        let toNode = try mapping.required("to")
+        if let every = mapping["every"] {
+            let days = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
+            let day = try every.string().lowercased()
+            guard let weekday = days.firstIndex(of: day) else { throw every.error("\(every.path) must be a weekday such as sunday") }
+            func minutes(_ node: ConfigNode) throws(ConfigError) -> Int {
+                let parts = try node.string().split(separator: ":").compactMap { Int($0) }
+                guard parts.count == 2, (0...24).contains(parts[0]), (0...59).contains(parts[1]), parts[0] * 60 + parts[1] <= 1440 else {
+                    throw node.error("\(node.path) must be a time of day such as 02:00 (UTC)")
+                }
+                return parts[0] * 60 + parts[1]
+            }
+            let start = try minutes(fromNode)
+            let end = try minutes(toNode)
+            guard start < end else { throw toNode.error("\(toNode.path) must be later in the day than from") }
+            return .weekly(weekday: weekday, startMinute: start, endMinute: end)
+        }
+        func instant(_ node: ConfigNode) throws(ConfigError) -> Int64 {
+            let text = try node.string()
+            guard let date = ISO8601DateFormatter().date(from: text) else {
+                throw node.error("\(node.path) must be a UTC time such as 2026-12-01T02:00:00Z, found \"\(text)\"")
+            }
+            return Int64(date.timeIntervalSince1970) * 1_000_000_000
+        }
+        let start = try instant(fromNode)
+        let end = try instant(toNode)
+        guard start < end else { throw toNode.error("\(toNode.path) must be after from") }
+        return .once(start: start, end: end)
     }
 
     /// Histogram bounds in seconds: positive and increasing.

@@ -20,11 +20,13 @@ struct EndpointSettings {
     var ipFamily: IPFamily?
     var connection: ConnectionMode?
     var authorization: Authorization?
+    /// The `alerts` block: rule overrides, applied by the loader once the defaults are known.
+    var alerts: ConfigNode?
 
     static let keys = [
         "method", "headers", "body", "interval", "timeout", "expected_status", "body_match", "latency_threshold",
         "follow_redirects", "max_redirects", "max_body_size", "tls", "ip_family", "connection", "bearer_token",
-        "bearer_token_file", "basic_auth",
+        "bearer_token_file", "basic_auth", "alerts",
     ]
 
     init() {}
@@ -65,6 +67,7 @@ struct EndpointSettings {
         ipFamily = try mapping["ip_family"]?.choice([("any", .any), ("ipv4", .ipv4), ("ipv6", .ipv6)])
         connection = try mapping["connection"]?.choice([("cold", .cold), ("warm", .warm)])
         authorization = try mapping.authorization()
+        alerts = mapping["alerts"]
     }
 
     /// Merges `self` (an endpoint) over `defaults` and built-in values, and checks the result.

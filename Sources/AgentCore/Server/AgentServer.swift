@@ -15,6 +15,7 @@ enum AgentServer {
         let spool: Spool
         let board: StatusBoard
         let outputs: OutputHealth
+        let alerts: AlertState
         let metrics: SelfMetrics
         let startedAt: Int64
         let reload: @Sendable () async -> Result<String, ConfigError>
@@ -100,7 +101,7 @@ enum AgentServer {
                     day: windows.summary(lastHour: false, now: now), series: windows.minuteSeries(now: now))
             },
             spool: try? context.spool.statistics(now: now), spoolPath: config.spool.path,
-            outputs: context.outputs.snapshot, engine: context.engine.statistics)
+            outputs: context.outputs.snapshot, engine: context.engine.statistics, firing: context.alerts.snapshot)
     }
 
     static func text(_ status: HTTPResponse.Status, _ body: String, type: String = "text/plain; charset=utf-8") -> Response {

@@ -79,7 +79,15 @@ public final class SelfMetrics: Sendable {
         for name in outputs.keys.sorted() {
             failures.samples.append(.init(labels: [("output", name)], value: "\(outputs[name]!.failures)"))
         }
-        text += ExpositionWriter.render([failures])
+        var alertsFailed = MetricFamily(
+            name: "latency_agent_alerts_failed_total",
+            help: "Alert messages a receiver refused for good (not resent), by reason.", kind: .counter)
+        for name in outputs.keys.sorted() where name.hasPrefix("slack:") {
+            for (reason, count) in outputs[name]!.rejected.sorted(by: { $0.key < $1.key }) {
+                alertsFailed.samples.append(.init(labels: [("receiver", String(name.dropFirst(6))), ("reason", reason)], value: "\(count)"))
+            }
+        }
+        text += ExpositionWriter.render([failures, alertsFailed])
         if let spool {
             var dropped = MetricFamily(
                 name: "latency_agent_spool_dropped_total",

@@ -20,6 +20,8 @@ struct StatusReport {
     var spoolPath: String
     var outputs: [String: OutputHealth.Entry]
     var engine: ProbeStatistics
+    /// Alerts firing now, by endpoint.
+    var firing: [String: [AlertRule]] = [:]
 
     // MARK: JSON
 
@@ -34,6 +36,7 @@ struct StatusReport {
                 "name": endpoint.config.name, "url": endpoint.config.displayURL, "method": endpoint.config.method,
                 "interval_seconds": Double(endpoint.config.interval.nanoseconds) / 1e9,
                 "last_hour": summary(endpoint.hour), "last_day": summary(endpoint.day),
+                "alerts_firing": (firing[endpoint.config.name] ?? []).map(\.rawValue),
             ]
             if let last = endpoint.last {
                 entry["last"] = (try? JSONSerialization.jsonObject(with: Data(last.jsonLine(node: nil).utf8))) ?? NSNull()
@@ -79,13 +82,15 @@ struct StatusReport {
         for endpoint in endpoints {
             let last = endpoint.last
             let state = last.map { $0.succeeded ? "up" : "down" } ?? "unknown"
+            let alerts = (firing[endpoint.config.name] ?? []).map { "⚠ \($0.rawValue)" }.joined(separator: " ")
             let detail = last.map { result in
                 result.failure.map { "\($0.reason.rawValue): \($0.message)" } ?? "HTTP \(result.statusCode)"
             } ?? "not probed yet"
             rows += """
                 <section class="endpoint \(state)">
                   <header><span class="dot"></span><h2>\(escape(endpoint.config.name))</h2>
-                  <span class="url">\(escape(endpoint.config.method)) \(escape(endpoint.config.displayURL))</span></header>
+                  <span class="url">\(escape(endpoint.config.method)) \(escape(endpoint.config.displayURL))</span>
+                  <span class="alerts">\(escape(alerts))</span></header>
                   <div class="facts">
                     <div><b>\(milliseconds(last?.timings.total))</b><small>last probe</small></div>
                     <div><b>\(milliseconds(endpoint.hour.p50)) / \(milliseconds(endpoint.hour.p95)) / \(milliseconds(endpoint.hour.p99))</b><small>p50 / p95 / p99, 1 h</small></div>
@@ -126,7 +131,7 @@ struct StatusReport {
             .url{color:#8a94a6;font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}
             .facts{display:flex;gap:24px;flex-wrap:wrap;margin:10px 0}
             .facts b{display:block;font-size:15px}.facts small{color:#8a94a6}
-            .detail{color:#8a94a6;font-size:12px;margin:6px 0 0}
+            .detail{color:#8a94a6;font-size:12px;margin:6px 0 0}.alerts{color:#f0883e;font-size:12px}
             svg{width:100%;height:60px;background:#11161d;border-radius:4px;display:block}
             .chart-caption{color:#8a94a6;font-size:11px;margin:2px 0 0}.p50{color:#58a6ff}.p95{color:#f0883e}
             ul{padding-left:18px}

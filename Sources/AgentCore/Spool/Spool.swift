@@ -15,6 +15,8 @@ public final class Spool: Sendable {
     public let path: String
     /// The readers whose cursors hold records back from deletion.
     public let readers: [String]
+    /// The readers of the outbox (alert receivers), whose cursors hold events back.
+    public let outboxReaders: [String]
     private let environment: LMDBEnvironment
     private let databases: Databases
     private let retain: Duration
@@ -32,6 +34,8 @@ public final class Spool: Sendable {
         let cursors: LMDBDatabase
         let states: LMDBDatabase
         let meta: LMDBDatabase
+        /// Alert events, by their own sequence: written by the evaluator, read by each receiver.
+        let outbox: LMDBDatabase
     }
 
     /// More results than this waiting for the writer means the disk cannot keep up: the oldest
@@ -50,15 +54,17 @@ public final class Spool: Sendable {
         }
     }
 
-    public init(settings: SpoolSettings, readers: [String], logger: Logger) throws(LMDBError) {
+    public init(settings: SpoolSettings, readers: [String], outboxReaders: [String] = [], logger: Logger) throws(LMDBError) {
         self.path = settings.path
         self.readers = readers
+        self.outboxReaders = outboxReaders
         self.retain = settings.retain
         self.logger = logger
         self.environment = try LMDBEnvironment(path: settings.path, mapSize: settings.maxSize, maxDatabases: 8)
         self.databases = Databases(
             results: try environment.database(named: "results"), cursors: try environment.database(named: "cursors"),
-            states: try environment.database(named: "states"), meta: try environment.database(named: "meta"))
+            states: try environment.database(named: "states"), meta: try environment.database(named: "meta"),
+            outbox: try environment.database(named: "outbox"))
         let databases = databases
         let next = try environment.read { transaction throws(LMDBError) in
             try transaction.get(databases.meta, key: Meta.nextSequence).map(Meta.number) ?? 1
@@ -94,9 +100,23 @@ public final class Spool: Sendable {
     }
 
     /// Commits a reader's new cursor and state in one transaction, after its output accepted the
-    /// data: the only way a cursor moves.
-    public func commit(reader: String, cursor: UInt64, state: [UInt8]?) async throws(SpoolError) {
-        try await enqueue(.commitReader(name: reader, cursor: cursor, state: state))
+    /// data: the only way a cursor moves. `outbox` events are appended in the same transaction, so
+    /// an alert transition is written exactly when the evaluator's cursor passes its cause.
+    public func commit(reader: String, cursor: UInt64, state: [UInt8]?, outbox: [[UInt8]] = []) async throws(SpoolError) {
+        try await enqueue(.commitReader(name: reader, cursor: cursor, state: state, outbox: outbox))
+    }
+
+    /// Up to `limit` outbox events after `sequence`, oldest first.
+    public func outbox(after sequence: UInt64, limit: Int) throws(LMDBError) -> [(sequence: UInt64, event: [UInt8])] {
+        var events: [(UInt64, [UInt8])] = []
+        let databases = databases
+        try environment.read { transaction throws(LMDBError) in
+            try transaction.scan(databases.outbox, from: ByteWriter.key(sequence &+ 1)) { key, value in
+                events.append((ByteReader.key(key), Array(value)))
+                return events.count < limit ? .next : .stop
+            }
+        }
+        return events
     }
 
     /// Stops the writer after it has written everything queued.
@@ -222,7 +242,7 @@ public final class Spool: Sendable {
     private enum Job {
         case flush
         case close
-        case commitReader(name: String, cursor: UInt64, state: [UInt8]?)
+        case commitReader(name: String, cursor: UInt64, state: [UInt8]?, outbox: [[UInt8]])
     }
 
     private struct WriteQueue {
@@ -308,10 +328,16 @@ public final class Spool: Sendable {
             try transaction.put(databases.results, sequence: sequence, value: record, append: true)
             sequence += 1
         }
-        for case .commitReader(let name, let cursor, let state) in commits {
+        var nextEvent = try transaction.get(databases.meta, key: Meta.nextOutboxSequence).map(Meta.number) ?? 1
+        for case .commitReader(let name, let cursor, let state, let outbox) in commits {
             try transaction.put(databases.cursors, key: Array(name.utf8), value: Meta.bytes(cursor))
             if let state { try transaction.put(databases.states, key: Array(name.utf8), value: state) }
+            for event in outbox {
+                try transaction.put(databases.outbox, sequence: nextEvent, value: event, append: true)
+                nextEvent += 1
+            }
         }
+        try transaction.put(databases.meta, key: Meta.nextOutboxSequence, value: Meta.bytes(nextEvent))
         try addDrops(drops, in: transaction)
         try transaction.put(databases.meta, key: Meta.nextSequence, value: Meta.bytes(sequence))
         return sequence
@@ -382,6 +408,13 @@ public final class Spool: Sendable {
                     deleted += 1
                     return .delete
                 }
+                // Outbox events every receiver has delivered.
+                var delivered = UInt64.max
+                for reader in outboxReaders {
+                    delivered = min(delivered, try transaction.get(databases.cursors, key: Array(reader.utf8)).map(Meta.number) ?? 0)
+                }
+                if outboxReaders.isEmpty { delivered = 0 }
+                try transaction.scan(databases.outbox) { key, _ in ByteReader.key(key) <= delivered ? .delete : .stop }
                 return deleted
             }
             if deleted > 0 {
@@ -407,6 +440,7 @@ public final class Spool: Sendable {
 /// Keys and number encoding of the `meta` database.
 enum Meta {
     static let nextSequence = Array("next_sequence".utf8)
+    static let nextOutboxSequence = Array("next_outbox_sequence".utf8)
     static func dropKey(_ reason: String) -> [UInt8] { Array("dropped.\(reason)".utf8) }
     static func bytes(_ value: UInt64) -> [UInt8] { ByteWriter.key(value) }
     static func number(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBytes { ByteReader.key($0) } }

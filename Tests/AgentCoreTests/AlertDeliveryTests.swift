@@ -1,0 +1,148 @@
+@testable import AgentCore
+import Foundation
+import Logging
+import TestSupport
+import Testing
+
+/// Alerts end to end: a real agent probing real targets, the evaluator writing to the outbox, the
+/// sender delivering to the Slack stand-in.
+@Suite struct AlertDeliveryTests {
+    static var downOnly: AlertRules {
+        var rules = AlertRules()
+        rules.errorRateAbove = nil
+        rules.uptimeBelow = nil
+        rules.quantileAbove = nil
+        rules.certificateExpiresWithin = nil
+        return rules
+    }
+
+    static func config(
+        _ endpoints: [EndpointConfig], webhook: String, spool: String = TestEnvironment.temporaryDirectory("alerts"),
+        grouping: Duration = .seconds(1)
+    ) -> AgentConfig {
+        AgentConfig(
+            agent: AgentSettings(node: "edge-1"), spool: SpoolSettings(path: spool), endpoints: endpoints,
+            alerting: AlertingConfig(
+                rules: Dictionary(uniqueKeysWithValues: endpoints.map { ($0.name, downOnly) }),
+                receivers: [SlackReceiver(name: "oncall", webhook: Secret(webhook), link: "https://grafana.example/d/x?var-endpoint={endpoint}")],
+                groupingWindow: grouping))
+    }
+
+    static func endpoint(_ name: String, _ url: String) -> EndpointConfig {
+        EndpointConfig(name: name, url: url, interval: .milliseconds(100), timeout: .milliseconds(100))
+    }
+
+    static func run(_ config: AgentConfig, until done: @escaping @Sendable () -> Bool, during: @escaping @Sendable () async throws -> Void = {})
+        async throws
+    {
+        let agent = try Agent(config: config, stopSignals: [], logger: Logger(label: "test"))
+        try await withDeadline(seconds: 60, "alert run") {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await agent.run() }
+                do {
+                    try await during()
+                    _ = try await TestEnvironment.eventually(seconds: 30, "the expected messages") { done() ? true : nil }
+                } catch {
+                    await agent.shutdown()
+                    throw error
+                }
+                await agent.shutdown()
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test func aStormOfTenFailingEndpointsIsOneMessage() async throws {
+        let slack = try SlackStandIn()
+        defer { slack.shutdown() }
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        let endpoints = (1...10).map { Self.endpoint("service-\($0)", target.url("/status/500")) }
+        try await Self.run(Self.config(endpoints, webhook: slack.webhookURL)) { !slack.messages.isEmpty }
+        try await Task.sleep(for: .seconds(1.5))
+        let messages = slack.messages
+        #expect(messages.count == 1, "one message for the storm, got \(messages.count)")
+        let message = try #require(messages.first)
+        #expect(message.text.hasPrefix("🔴 10 firing on edge-1"))
+        for index in 1...10 { #expect(message.blocks.contains("*service-\(index)*"), "service-\(index) is listed") }
+        #expect(message.blocks.contains("status 503") || message.blocks.contains("status 500"), "the last error is shown")
+        #expect(message.blocks.contains("var-endpoint=service-1"), "with the link template filled in")
+    }
+
+    @Test func aRestartNeitherForgetsNorRefiresAndTheResolutionStillComes() async throws {
+        let slack = try SlackStandIn()
+        defer { slack.shutdown() }
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        let spool = TestEnvironment.temporaryDirectory("alerts-restart")
+        try await Self.run(Self.config([Self.endpoint("api", target.url("/status/503"))], webhook: slack.webhookURL, spool: spool)) {
+            slack.messages.count == 1
+        }
+        // The same endpoint, now healthy, after a restart on the same spool.
+        try await Self.run(Self.config([Self.endpoint("api", target.url("/ok"))], webhook: slack.webhookURL, spool: spool)) {
+            slack.messages.count == 2
+        }
+        try await Task.sleep(for: .seconds(1.2))
+        let texts = slack.messages.map(\.text)
+        #expect(texts.count == 2, "\(texts)")
+        #expect(texts.first?.contains("1 firing") == true)
+        #expect(texts.last?.contains("1 resolved") == true, "the resolution came after the restart, and no second firing")
+        #expect(slack.messages.last?.blocks.contains("after") == true, "it says how long it lasted")
+    }
+
+    @Test func aSlackOutageDeliversEveryEventAfterwardsInOrderOnce() async throws {
+        let slack = try SlackStandIn()
+        defer { slack.shutdown() }
+        let proxy = try TCPProxy(upstreamPort: slack.port)
+        defer { proxy.shutdown() }
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        proxy.down()
+        let webhook = slack.webhookURL.replacingOccurrences(of: ":\(slack.port)/", with: ":\(proxy.port)/")
+        let directory = TestEnvironment.temporaryDirectory("alerts-outage")
+        // Fires with the proxy down; resolves later in the same run; Slack returns afterwards.
+        try await Self.run(Self.config([Self.endpoint("api", target.url("/status/503"))], webhook: webhook, spool: directory, grouping: .milliseconds(100))) {
+            true
+        } during: {
+            try await Task.sleep(for: .seconds(1.5))
+        }
+        try await Self.run(Self.config([Self.endpoint("api", target.url("/ok"))], webhook: webhook, spool: directory, grouping: .milliseconds(100))) {
+            slack.messages.count == 2
+        } during: {
+            try await Task.sleep(for: .seconds(1))
+            try proxy.up()
+        }
+        try await Task.sleep(for: .seconds(1.2))
+        #expect(slack.messages.map { $0.text.contains("firing") ? "firing" : "resolved" } == ["firing", "resolved"])
+    }
+
+    @Test func throttlingAndServerErrorsAreRetriedAndPermanentRefusalsAreNot() async throws {
+        let slack = try SlackStandIn()
+        defer { slack.shutdown() }
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        slack.fail(next: 1, status: 429, body: "rate_limited")
+        slack.fail(next: 1, status: 500, body: "rollup_error")
+        let config = Self.config([Self.endpoint("api", target.url("/status/503"))], webhook: slack.webhookURL)
+        try await Self.run(config) { slack.messages.count == 1 }
+        #expect(slack.statuses.prefix(3) == [429, 500, 200])
+
+        let refused = try SlackStandIn()
+        defer { refused.shutdown() }
+        refused.fail(next: 1, status: 404, body: "no_service")
+        let agent = try Agent(
+            config: Self.config([Self.endpoint("api", target.url("/status/503"))], webhook: refused.webhookURL), stopSignals: [],
+            logger: Logger(label: "test"))
+        try await withDeadline(seconds: 30) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await agent.run() }
+                _ = try await TestEnvironment.eventually(seconds: 15, "the refusal") { refused.statuses.contains(404) ? true : nil }
+                try await Task.sleep(for: .seconds(2))
+                await agent.shutdown()
+                try await group.waitForAll()
+            }
+        }
+        #expect(refused.statuses == [404], "a refused message is not resent")
+        #expect(agent.outputHealth.snapshot["slack:oncall"]?.rejected == ["no_service": 1], "and it is counted")
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A Slack incoming webhook on loopback that answers as Slack does (wire-rules.md): 200 `ok`;
+/// 400 `invalid_payload` for a body that is not JSON, `no_text` without `text` or `blocks`;
+/// 429 with `Retry-After: 1` when messages come faster than one a second; scripted statuses
+/// (404 `no_service`, 410 `channel_is_archived`, 500 `rollup_error`…) for tests.
+public final class SlackStandIn: Sendable {
+    public struct Message: Sendable {
+        public let text: String
+        public let blocks: String
+        public let received: Date
+    }
+
+    struct State {
+        var messages: [Message] = []
+        var statuses: [Int] = []
+        var scripted: [(Int, String)] = []
+        var lastAccepted: Date?
+    }
+
+    public let port: Int
+    let state = NIOLockedValueBox(State())
+    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private let channel: any Channel
+
+    public init() throws {
+        let state = state
+        channel = try ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(SlackHandler(state: state))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).wait()
+        port = channel.localAddress?.port ?? 0
+    }
+
+    /// A webhook URL whose path, like a real one, is the secret.
+    public var webhookURL: String { "http://127.0.0.1:\(port)/services/T000/B000/s3cr3tWebhookToken" }
+
+    public func fail(next count: Int, status: Int, body: String) {
+        state.withLockedValue { $0.scripted += Array(repeating: (status, body), count: count) }
+    }
+
+    public var messages: [Message] { state.withLockedValue { $0.messages } }
+    public var statuses: [Int] { state.withLockedValue { $0.statuses } }
+
+    public func shutdown() {
+        try? channel.close().wait()
+        try? group.syncShutdownGracefully()
+    }
+
+    static func answer(body: Data, path: String, state: inout State, now: Date) -> (Int, String, Int?) {
+        guard path.hasPrefix("/services/") else { return (404, "no_service", nil) }
+        if !state.scripted.isEmpty {
+            let (status, text) = state.scripted.removeFirst()
+            return (status, text, status == 429 ? 1 : nil)
+        }
+        guard let json = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return (400, "invalid_payload", nil) }
+        let text = json["text"] as? String ?? ""
+        let blocks = json["blocks"] as? [Any] ?? []
+        guard !text.isEmpty || !blocks.isEmpty else { return (400, "no_text", nil) }
+        if let last = state.lastAccepted, now.timeIntervalSince(last) < 1 { return (429, "rate_limited", 1) }
+        state.lastAccepted = now
+        let blocksText = String(decoding: (try? JSONSerialization.data(withJSONObject: blocks)) ?? Data(), as: UTF8.self)
+        state.messages.append(Message(text: text, blocks: blocksText, received: now))
+        return (200, "ok", nil)
+    }
+}
+
+private final class SlackHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    private let state: NIOLockedValueBox<SlackStandIn.State>
+    private var head: HTTPRequestHead?
+    private var body = ByteBuffer()
+
+    init(state: NIOLockedValueBox<SlackStandIn.State>) {
+        self.state = state
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body.clear()
+        case .body(var chunk):
+            body.writeBuffer(&chunk)
+        case .end:
+            guard let head else { return }
+            let data = Data(body.readableBytesView)
+            let (status, text, retryAfter) = state.withLockedValue { state in
+                let answer = head.method == .POST
+                    ? SlackStandIn.answer(body: data, path: head.uri, state: &state, now: Date()) : (405, "method_not_allowed", nil)
+                state.statuses.append(answer.0)
+                return answer
+            }
+            var headers = HTTPHeaders([("Content-Length", "\(text.utf8.count)"), ("Content-Type", "text/plain")])
+            if let retryAfter { headers.add(name: "Retry-After", value: "\(retryAfter)") }
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+}
