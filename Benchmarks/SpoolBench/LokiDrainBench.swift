@@ -13,7 +13,12 @@ import ServiceLifecycle
 enum LokiDrainBench {
     static func run(directory: String, records: Int, bytesPerSecond: Int) async throws {
         try? FileManager.default.removeItem(atPath: directory)
-        let receiver = try CountingReceiver()
+        let lines = NIOLockedValueBox(0)
+        let wireBytes = NIOLockedValueBox(0)
+        let receiver = try LoopbackReceiver(status: .noContent) { body in
+            lines.withLockedValue { $0 += LoopbackReceiver.lokiEntries(in: body) }
+            wireBytes.withLockedValue { $0 += body.readableBytes }
+        }
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
         let settings = SpoolSettings(path: directory, maxSize: 8 << 30)
@@ -41,18 +46,18 @@ enum LokiDrainBench {
             var last = 0
             while true {
                 try await Task.sleep(for: .seconds(5))
-                let lines = receiver.lines.withLockedValue { $0 }
+                let delivered = lines.withLockedValue { $0 }
                 let seconds = Double(MonotonicClock.now() - began) / 1e9
-                print(String(format: "| %.0f | %d | %d | %.1f | %.1f |", seconds, lines, (lines - last) / 5, memory("VmRSS", "status"), memory("Private_Dirty", "smaps_rollup")))
-                last = lines
-                if lines >= records || seconds > 300 { break }
+                print(String(format: "| %.0f | %d | %d | %.1f | %.1f |", seconds, delivered, (delivered - last) / 5, memory("VmRSS", "status"), memory("Private_Dirty", "smaps_rollup")))
+                last = delivered
+                if delivered >= records || seconds > 300 { break }
             }
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
         let seconds = Double(MonotonicClock.now() - began) / 1e9
-        let lines = receiver.lines.withLockedValue { $0 }
-        print("loki drain: \(lines) lines in \(String(format: "%.1f", seconds)) s = \(Int(Double(lines) / seconds)) lines/s, \(receiver.bytes.withLockedValue { $0 } / lines) bytes/line on the wire (no gzip)")
+        let delivered = lines.withLockedValue { $0 }
+        print("loki drain: \(delivered) lines in \(String(format: "%.1f", seconds)) s = \(Int(Double(delivered) / seconds)) lines/s, \(wireBytes.withLockedValue { $0 } / max(1, delivered)) bytes/line on the wire (no gzip)")
         await spool.close()
     }
 
@@ -63,39 +68,48 @@ enum LokiDrainBench {
     }
 }
 
-/// Answers 204 to every push and counts its entries. The bench sends without gzip, so the
-/// receiver can count entries in the raw JSON.
-final class CountingReceiver: Sendable {
+/// A loopback HTTP server for the benchmarks: answers every request with `status` and `reply`
+/// and hands each body to `onBody`, never being the bottleneck itself.
+final class LoopbackReceiver: Sendable {
     let port: Int
-    let lines = NIOLockedValueBox(0)
-    let bytes = NIOLockedValueBox(0)
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
-    init() throws {
-        let lines = lines
-        let bytes = bytes
+    init(status: HTTPResponseStatus, reply: String = "", onBody: @escaping @Sendable (ByteBuffer) -> Void) throws {
         let channel = try ServerBootstrap(group: group)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(CountingHandler(lines: lines, bytes: bytes))
+                    try channel.pipeline.syncOperations.addHandler(ReceiverHandler(status: status, reply: reply, onBody: onBody))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).wait()
         port = channel.localAddress?.port ?? 0
     }
+
+    /// Entries of a Loki push body (sent without gzip): each value is `["<ns>","<line>"]`.
+    static func lokiEntries(in body: ByteBuffer) -> Int {
+        body.readableBytesView.withContiguousStorageIfAvailable { bytes in
+            var count = 0
+            for index in bytes.indices.dropFirst() where bytes[index - 1] == UInt8(ascii: "[") && bytes[index] == UInt8(ascii: "\"") {
+                count += 1
+            }
+            return count
+        } ?? 0
+    }
 }
 
-private final class CountingHandler: ChannelInboundHandler {
+private final class ReceiverHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
-    let lines: NIOLockedValueBox<Int>
-    let bytes: NIOLockedValueBox<Int>
+    let status: HTTPResponseStatus
+    let reply: String
+    let onBody: @Sendable (ByteBuffer) -> Void
     var body = ByteBuffer()
 
-    init(lines: NIOLockedValueBox<Int>, bytes: NIOLockedValueBox<Int>) {
-        self.lines = lines
-        self.bytes = bytes
+    init(status: HTTPResponseStatus, reply: String, onBody: @escaping @Sendable (ByteBuffer) -> Void) {
+        self.status = status
+        self.reply = reply
+        self.onBody = onBody
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -103,23 +117,11 @@ private final class CountingHandler: ChannelInboundHandler {
         case .head: body.clear()
         case .body(var chunk): body.writeBuffer(&chunk)
         case .end:
-            let size = body.readableBytes
-            // The entries of a batch: each value is `["<ns>","<line>"]`, so count `["`.
-            let count = body.readableBytesView.withContiguousStorageIfAvailable { Self.entries(in: $0) } ?? 0
-            lines.withLockedValue { $0 += count }
-            bytes.withLockedValue { $0 += size }
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .noContent))), promise: nil)
+            onBody(body)
+            let headers = HTTPHeaders([("Content-Length", "\(reply.utf8.count)")])
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: reply)))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
-    }
-
-    static func entries(in bytes: UnsafeBufferPointer<UInt8>) -> Int {
-        var count = 0
-        var index = 1
-        while index < bytes.count {
-            if bytes[index - 1] == UInt8(ascii: "["), bytes[index] == UInt8(ascii: "\"") { count += 1 }
-            index += 1
-        }
-        return count
     }
 }

@@ -1,6 +1,7 @@
 // spool-bench: the spool, the Pushgateway push and the Loki drain measured, for BENCHMARKS.md.
 //   spool-bench DIR RECORDS BATCH [PUSHGATEWAY_URL]
 //   spool-bench loki DIR RECORDS BYTES_PER_SECOND   (drain a backlog to a local counting receiver)
+//   spool-bench alerts ENDPOINTS                     (first failing probe → webhook, all endpoints failing)
 // Prints key=value lines: durable append rate with BATCH results per group commit, read-back
 // rate, retention-trim rate, and (with a gateway) PUT latency of a 1,000-endpoint fold.
 import AgentCore
@@ -23,6 +24,10 @@ struct CollectingHandler: LogHandler {
 func seconds(_ start: UInt64) -> Double { Double(MonotonicClock.now() - start) / 1e9 }
 
 let arguments = CommandLine.arguments
+if arguments.count == 3, arguments[1] == "alerts", let endpoints = Int(arguments[2]) {
+    try await AlertLatencyBench.run(endpoints: endpoints)
+    exit(0)
+}
 if arguments.count == 5, arguments[1] == "loki", let records = Int(arguments[3]), let rate = Int(arguments[4]) {
     try await LokiDrainBench.run(directory: arguments[2], records: records, bytesPerSecond: rate)
     exit(0)

@@ -132,3 +132,33 @@ import Testing
         #expect(window.contains(Int64(date.timeIntervalSince1970) * Self.second) == inside)
     }
 }
+
+@Suite struct SlackMessageTests {
+    static func event(_ index: Int, kind: AlertEvent.Kind = .firing) -> AlertEvent {
+        AlertEvent(
+            kind: kind, rule: .down, endpoint: "svc-\(index)", url: "https://svc/", value: "3 failed probes in a row",
+            threshold: "3 in a row", since: 1_795_593_600_000_000_000, at: 1_795_593_900_000_000_000,
+            lastError: "connect: refused", silenced: false)
+    }
+
+    @Test func aStormIsOneMessageThatListsTheFirstAndCountsTheRest() throws {
+        let events = (0..<30).map { Self.event($0) } + [Self.event(99, kind: .resolved)]
+        let body = SlackMessage.body(for: events, node: "edge-1", link: nil)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+        let text = try #require(json["text"] as? String)
+        #expect(text.hasPrefix("🔴 30 firing, ✅ 1 resolved on edge-1"))
+        let section = try #require(((json["blocks"] as? [[String: Any]])?[1]["text"] as? [String: Any])?["text"] as? String)
+        #expect(section.contains("*svc-0*") && section.contains("*svc-14*") && !section.contains("*svc-15*"))
+        #expect(section.contains("…and 16 more: 15 firing down, 1 resolved down"))
+        #expect(section.count < 3000, "within Slack's limit for a section")
+        #expect(section.contains("> last error: connect: refused"))
+    }
+
+    @Test func resolvedMessagesSayHowLongItLasted() throws {
+        let body = SlackMessage.body(for: [Self.event(1, kind: .resolved)], node: "n", link: "https://g/?e={endpoint}&n={node}")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+        let section = try #require(((json["blocks"] as? [[String: Any]])?[1]["text"] as? [String: Any])?["text"] as? String)
+        #expect(section.contains("after 5 min 0 s"))
+        #expect(section.contains("<https://g/?e=svc-1&n=n|dashboard>"))
+    }
+}

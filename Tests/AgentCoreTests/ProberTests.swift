@@ -55,8 +55,10 @@ import Testing
             let result = try await probe(endpoint(server.url("/delay/50")))
             #expect(result.failure == nil)
             let processing = try #require(result.timings.processing)
-            #expect(processing >= 50_000, "the server waited 50 ms; measured \(processing) µs")
-            #expect(result.timings.total >= processing)
+            #expect(result.timings.total >= 50_000, "the server waited 50 ms; the probe took \(result.timings.total) µs")
+            // libcurl stamps "pre-transfer" after writing the request, so a preempted probe thread
+            // can shave a moment off "processing" (never off the total).
+            #expect(processing >= 48_000, "measured \(processing) µs of server time")
             measured.append(processing)
         }
         let median = measured.sorted()[2]

@@ -1,8 +1,12 @@
 import Foundation
 
 /// One Slack message for a group of transitions: blocks for people, `text` as the notification
-/// fallback. Ten endpoints going down together make one message listing all ten.
+/// fallback. Ten endpoints going down together make one message listing all ten; a storm of a
+/// thousand lists the first `listed` and counts the rest by rule, within Slack's size limits.
 public enum SlackMessage {
+    /// Fits Slack's 3,000 characters per section with room for long names and errors.
+    static let listed = 15
+
     public static func body(for events: [AlertEvent], node: String, link: String?) -> [UInt8] {
         let firing = events.filter { $0.kind != .resolved }
         let resolved = events.filter { $0.kind == .resolved }
@@ -11,7 +15,7 @@ public enum SlackMessage {
         if !resolved.isEmpty { headline.append("✅ \(resolved.count) resolved") }
         let title = "\(headline.joined(separator: ", ")) on \(node)"
         var lines: [String] = []
-        for event in events {
+        for event in events.prefix(listed) {
             let since = RFC3339.format(nanoseconds: event.since).prefix(19) + "Z"
             var line: String
             switch event.kind {
@@ -32,12 +36,17 @@ public enum SlackMessage {
             }
             lines.append(line)
         }
+        if events.count > listed {
+            let rest = Dictionary(grouping: events.dropFirst(listed)) { "\($0.kind.rawValue) \($0.rule.rawValue)" }
+            lines.append("…and \(events.count - listed) more: " + rest.keys.sorted().map { "\(rest[$0]!.count) \($0)" }.joined(separator: ", "))
+        }
         let blocks: [[String: Any]] = [
             ["type": "header", "text": ["type": "plain_text", "text": String(title.prefix(150))]],
             ["type": "section", "text": ["type": "mrkdwn", "text": String(lines.joined(separator: "\n").prefix(2900))]],
             ["type": "context", "elements": [["type": "mrkdwn", "text": "latency-agent on `\(node)`"]]],
         ]
-        let fallback = title + ": " + events.map { "\($0.kind.rawValue) \($0.rule.rawValue) \($0.endpoint) (\($0.value))" }.joined(separator: "; ")
+        let named = events.prefix(listed).map { "\($0.kind.rawValue) \($0.rule.rawValue) \($0.endpoint) (\($0.value))" }
+        let fallback = title + ": " + named.joined(separator: "; ") + (events.count > listed ? "; …and \(events.count - listed) more" : "")
         let object: [String: Any] = ["text": fallback, "blocks": blocks]
         return Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
     }

@@ -38,7 +38,8 @@ public struct SlackSender: Service, CustomStringConvertible {
     private let logger: Logger
     /// Slack takes about one message per second per webhook.
     static let pace = Duration.seconds(1)
-    static let maxEventsPerMessage = 20
+    /// One message carries a whole storm (its text lists the first few and counts the rest).
+    static let maxEventsPerMessage = 5000
 
     public init(receiver: SlackReceiver, node: String, groupingWindow: Duration, spool: Spool, health: OutputHealth, logger: Logger) {
         var logger = logger
@@ -61,7 +62,7 @@ public struct SlackSender: Service, CustomStringConvertible {
         var lastSend: ContinuousClock.Instant?
         var outageLogged = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let entries = try spool.outbox(after: cursor, limit: 200).map { entry in
+            let entries = try spool.outbox(after: cursor, limit: Self.maxEventsPerMessage).map { entry in
                 (entry.sequence, try? JSONDecoder().decode(AlertEvent.self, from: Data(entry.event)))
             }
             guard let lastEntry = entries.last else {

@@ -25,6 +25,13 @@ public struct AlertingConfig: Sendable, Equatable {
 
     public static let readerName = "alerts"
 
+    /// The default grouping window: the longest probe interval (at most a minute). Probes are
+    /// spread over their interval, so an outage of many endpoints is detected within one interval;
+    /// waiting that long makes it one message, and delivers within an interval of the first.
+    public static func grouping(for endpoints: [EndpointConfig]) -> Duration {
+        min(.seconds(60), endpoints.map(\.interval).max() ?? .seconds(10))
+    }
+
     public func rules(for endpoint: String) -> AlertRules { rules[endpoint] ?? AlertRules() }
 
     public func inMaintenance(at time: Int64) -> Bool { maintenance.contains { $0.contains(time) } }

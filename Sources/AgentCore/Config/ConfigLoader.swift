@@ -144,7 +144,8 @@ public struct ConfigLoader: Sendable {
         }
         var alerting: AlertingConfig?
         if alertingMapping != nil || slackWebhook() != nil {
-            alerting = try Self.alerting(alertingMapping, rules: rules, webhook: slackWebhook())
+            alerting = try Self.alerting(
+                alertingMapping, rules: rules, webhook: slackWebhook(), defaultGrouping: AlertingConfig.grouping(for: endpoints))
         }
         return AgentConfig(
             agent: agent, spool: spool, endpoints: endpoints, outputs: outputs, server: server, alerting: alerting)
@@ -184,7 +185,7 @@ public struct ConfigLoader: Sendable {
         let alerting = slackWebhook().map { webhook in
             AlertingConfig(
                 rules: Dictionary(uniqueKeysWithValues: endpoints.map { ($0.name, AlertRules()) }),
-                receivers: [SlackReceiver(name: "slack", webhook: webhook)])
+                receivers: [SlackReceiver(name: "slack", webhook: webhook)], groupingWindow: AlertingConfig.grouping(for: endpoints))
         }
         if let url = environment["PUSHGATEWAY_URL"], !url.isEmpty {
             guard Self.isProbeURL(url) else {
@@ -285,10 +286,10 @@ public struct ConfigLoader: Sendable {
     }
 
     /// The `alerting` section; `SLACK_WEBHOOK_URL` adds a receiver named `slack` when none is configured.
-    private static func alerting(_ mapping: ConfigMapping?, rules: [String: AlertRules], webhook: Secret?)
-        throws(ConfigError) -> AlertingConfig
-    {
-        var config = AlertingConfig(rules: rules)
+    private static func alerting(
+        _ mapping: ConfigMapping?, rules: [String: AlertRules], webhook: Secret?, defaultGrouping: Duration
+    ) throws(ConfigError) -> AlertingConfig {
+        var config = AlertingConfig(rules: rules, groupingWindow: defaultGrouping)
         if let node = mapping?["grouping_window"] { config.groupingWindow = try node.duration() }
         if let node = mapping?["remind_every"] { config.remindEvery = try node.isOff() ? nil : node.positiveDuration() }
         for item in try mapping?["maintenance"]?.sequence() ?? [] {
