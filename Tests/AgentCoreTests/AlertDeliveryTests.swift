@@ -2,6 +2,8 @@
 import Foundation
 import Logging
 import TestSupport
+import Subprocess
+import SystemPackage
 import Testing
 
 /// Alerts end to end: a real agent probing real targets, the evaluator writing to the outbox, the
@@ -144,5 +146,52 @@ import Testing
         }
         #expect(refused.statuses == [404], "a refused message is not resent")
         #expect(agent.outputHealth.snapshot["slack:oncall"]?.rejected == ["no_service": 1], "and it is counted")
+    }
+
+    @Test func aSigkilledAgentNeitherForgetsNorRefiresItsAlert() async throws {
+        let binary = try TestEnvironment.agentBinary()
+        let slack = try SlackStandIn()
+        defer { slack.shutdown() }
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        let directory = TestEnvironment.temporaryDirectory("alerts-kill")
+        let path = directory + "/agent.yaml"
+        @Sendable func write(_ probePath: String) throws {
+            try """
+                agent: {node: edge-1}
+                spool: {path: \(directory)/spool}
+                server: {port: 0}
+                alerting:
+                  rules: {error_rate_above: "off", uptime_below: "off", quantile_above: "off"}
+                  grouping_window: 200ms
+                  slack: [{name: oncall, webhook_url: "\(slack.webhookURL)"}]
+                endpoints:
+                  - {name: api, url: "\(target.url(probePath))", interval: 100ms, timeout: 100ms}
+                """.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        try write("/status/503")
+        try await withDeadline(seconds: 90) {
+            // Killed once the firing message is out, and killed again while still failing.
+            for _ in 0..<2 {
+                _ = try await Subprocess.run(
+                    .path(FilePath(binary)), arguments: ["run", "--config", path], input: .none, output: .discarded, error: .discarded
+                ) { execution in
+                    _ = try await TestEnvironment.eventually(seconds: 20, "the firing message") { slack.messages.isEmpty ? nil : true }
+                    try await Task.sleep(for: .milliseconds(800))
+                    try execution.send(signal: .kill)
+                }
+            }
+            try write("/ok")
+            _ = try await Subprocess.run(
+                .path(FilePath(binary)), arguments: ["run", "--config", path], input: .none, output: .discarded, error: .discarded
+            ) { execution in
+                _ = try await TestEnvironment.eventually(seconds: 20, "the resolved message") { slack.messages.count >= 2 ? true : nil }
+                try await Task.sleep(for: .milliseconds(1500))
+                try execution.send(signal: .terminate)
+            }
+        }
+        let texts = slack.messages.map(\.text)
+        #expect(texts.count == 2, "one firing, one resolved, nothing twice: \(texts)")
+        #expect(texts.first?.hasPrefix("🔴 1 firing") == true && texts.last?.hasPrefix("✅ 1 resolved") == true)
     }
 }
