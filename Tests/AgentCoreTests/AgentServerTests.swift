@@ -28,19 +28,9 @@ import Testing
     static func withAgent(
         _ agent: Agent, seconds: Double = 60, _ body: @escaping @Sendable (String) async throws -> Void
     ) async throws {
-        try await withDeadline(seconds: seconds, "agent with server") {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await agent.run() }
-                do {
-                    let port = try await TestEnvironment.eventually(seconds: 10, "server listening") { agent.serverPort }
-                    try await body("http://127.0.0.1:\(port)")
-                } catch {
-                    await agent.shutdown()
-                    throw error
-                }
-                await agent.shutdown()
-                try await group.waitForAll()
-            }
+        try await withRunningAgent(agent, deadline: seconds) { agent in
+            let port = try await TestEnvironment.eventually(seconds: 10, "server listening") { agent.serverPort }
+            try await body("http://127.0.0.1:\(port)")
         }
     }
 
@@ -212,14 +202,7 @@ import Testing
         config.server = nil
         config.outputs.loki = LokiConfig(connection: OutputConnection(url: loki.pushURL), batchWait: .milliseconds(100))
         let agent = try Agent(config: config, stopSignals: [], logger: Logger(label: "test"))
-        try await withDeadline(seconds: 60) {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await agent.run() }
-                try await Task.sleep(for: .seconds(1.5))
-                await agent.shutdown()
-                try await group.waitForAll()
-            }
-        }
+        try await withRunningAgent(agent) { _ in try await Task.sleep(for: .seconds(1.5)) }
         let made = target.requests(to: "/delay/5") + target.requests(to: "/status/503")
         #expect(made > 1000)
         #expect(loki.streams.values.reduce(0) { $0 + $1.count } == made, "every probe the targets saw reached Loki before exit")

@@ -38,19 +38,9 @@ import Testing
         async throws
     {
         let agent = try Agent(config: config, stopSignals: [], logger: Logger(label: "test"))
-        try await withDeadline(seconds: 60, "alert run") {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await agent.run() }
-                do {
-                    try await during()
-                    _ = try await TestEnvironment.eventually(seconds: 30, "the expected messages") { done() ? true : nil }
-                } catch {
-                    await agent.shutdown()
-                    throw error
-                }
-                await agent.shutdown()
-                try await group.waitForAll()
-            }
+        try await withRunningAgent(agent) { _ in
+            try await during()
+            _ = try await TestEnvironment.eventually(seconds: 30, "the expected messages") { done() ? true : nil }
         }
     }
 
@@ -135,14 +125,9 @@ import Testing
         let agent = try Agent(
             config: Self.config([Self.endpoint("api", target.url("/status/503"))], webhook: refused.webhookURL), stopSignals: [],
             logger: Logger(label: "test"))
-        try await withDeadline(seconds: 30) {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await agent.run() }
-                _ = try await TestEnvironment.eventually(seconds: 15, "the refusal") { refused.statuses.contains(404) ? true : nil }
-                try await Task.sleep(for: .seconds(2))
-                await agent.shutdown()
-                try await group.waitForAll()
-            }
+        try await withRunningAgent(agent, deadline: 30) { _ in
+            _ = try await TestEnvironment.eventually(seconds: 15, "the refusal") { refused.statuses.contains(404) ? true : nil }
+            try await Task.sleep(for: .seconds(2))
         }
         #expect(refused.statuses == [404], "a refused message is not resent")
         #expect(agent.outputHealth.snapshot["slack:oncall"]?.rejected == ["no_service": 1], "and it is counted")

@@ -114,19 +114,9 @@ import Testing
         during: @escaping @Sendable (Agent) async throws -> Void = { _ in }
     ) async throws {
         let agent = try Agent(config: config, stopSignals: [], logger: logger)
-        try await withDeadline(seconds: seconds + 30, "agent run") {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await agent.run() }
-                do {
-                    try await during(agent)
-                    try await Task.sleep(for: .seconds(seconds))
-                } catch {
-                    await agent.shutdown()
-                    throw error
-                }
-                await agent.shutdown()
-                try await group.waitForAll()
-            }
+        try await withRunningAgent(agent, deadline: seconds + 30) { agent in
+            try await during(agent)
+            try await Task.sleep(for: .seconds(seconds))
         }
     }
 

@@ -180,11 +180,9 @@ private final class LokiHandler: ChannelInboundHandler {
         case .end:
             guard let head else { return }
             let (status, text, retryAfter) = answer(head)
-            var headers = HTTPHeaders([("Content-Length", "\(text.utf8.count)")])
-            if let retryAfter { headers.add(name: "Retry-After", value: "\(retryAfter)") }
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            writeResponse(
+                .init(statusCode: status), body: text, headers: retryAfter.map { [("Retry-After", "\($0)")] } ?? [],
+                context: context)
         }
     }
 

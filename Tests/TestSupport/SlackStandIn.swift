@@ -101,11 +101,9 @@ private final class SlackHandler: ChannelInboundHandler {
                 state.statuses.append(answer.0)
                 return answer
             }
-            var headers = HTTPHeaders([("Content-Length", "\(text.utf8.count)"), ("Content-Type", "text/plain")])
-            if let retryAfter { headers.add(name: "Retry-After", value: "\(retryAfter)") }
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            writeResponse(
+                .init(statusCode: status), body: text,
+                headers: [("Content-Type", "text/plain")] + (retryAfter.map { [("Retry-After", "\($0)")] } ?? []), context: context)
         }
     }
 }

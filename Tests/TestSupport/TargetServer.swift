@@ -138,11 +138,7 @@ private final class TargetHandler: ChannelInboundHandler, RemovableChannelHandle
     private func send(
         _ status: HTTPResponseStatus, body: String, headers: [(String, String)] = [], context: ChannelHandlerContext
     ) {
-        var responseHeaders = HTTPHeaders(headers)
-        responseHeaders.add(name: "Content-Length", value: "\(body.utf8.count)")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: responseHeaders))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        writeResponse(status, body: body, headers: headers, context: context)
     }
 
     /// Sends headers, then one byte every 100 ms until the client hangs up (at most 300 bytes).
