@@ -59,7 +59,9 @@ public final class LokiStandIn: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(LokiHandler(state: handlerState, options: handlerOptions))
+                    try channel.pipeline.syncOperations.addHandler(BufferedRequestHandler { head, body in
+                        lokiAnswer(head, body, state: handlerState, options: handlerOptions)
+                    })
                 }
             }
             .bind(host: "127.0.0.1", port: 0).wait()
@@ -156,73 +158,48 @@ public final class LokiStandIn: Sendable {
     }
 }
 
-private final class LokiHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-
-    private let state: NIOLockedValueBox<LokiStandIn.State>
-    private let options: LokiStandIn.Options
-    private var head: HTTPRequestHead?
-    private var body = ByteBuffer()
-
-    init(state: NIOLockedValueBox<LokiStandIn.State>, options: LokiStandIn.Options) {
-        self.state = state
-        self.options = options
+/// Loki's answer to one request, in the order Loki checks: route, tenant, scripted failure, size,
+/// encoding, content type, then the push itself.
+private func lokiAnswer(
+    _ head: HTTPRequestHead, _ body: ByteBuffer, state: NIOLockedValueBox<LokiStandIn.State>, options: LokiStandIn.Options
+) -> (status: Int, body: String, headers: [(String, String)]) {
+    let now = Int64(Date().timeIntervalSince1970 * 1e9)
+    return state.withLockedValue { state in
+        state.requests += 1
+        let (status, text, retryAfter) = decide(head, body, state: &state, options: options, now: now)
+        state.statuses.append(status)
+        return (status, text, retryAfter.map { [("Retry-After", "\($0)")] } ?? [])
     }
+}
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            self.head = head
-            body.clear()
-        case .body(var chunk):
-            body.writeBuffer(&chunk)
-        case .end:
-            guard let head else { return }
-            let (status, text, retryAfter) = answer(head)
-            writeResponse(
-                .init(statusCode: status), body: text, headers: retryAfter.map { [("Retry-After", "\($0)")] } ?? [],
-                context: context)
-        }
+private func decide(
+    _ head: HTTPRequestHead, _ body: ByteBuffer, state: inout LokiStandIn.State, options: LokiStandIn.Options, now: Int64
+) -> (Int, String, Int?) {
+    guard head.method == .POST, head.uri == "/loki/api/v1/push" else { return (404, "404 page not found", nil) }
+    let tenant = head.headers.first(name: "X-Scope-OrgID")
+    if options.multiTenant && tenant == nil { return (401, "no org id", nil) }
+    if let tenant { state.tenants.insert(tenant) }
+    if !state.scripted.isEmpty {
+        let scripted = state.scripted.removeFirst()
+        return (scripted.status, "scripted \(scripted.status)", scripted.retryAfter)
     }
-
-    private func answer(_ head: HTTPRequestHead) -> (Int, String, Int?) {
-        let now = Int64(Date().timeIntervalSince1970 * 1e9)
-        return state.withLockedValue { state in
-            state.requests += 1
-            let (status, text, retryAfter) = decide(head, state: &state, now: now)
-            state.statuses.append(status)
-            return (status, text, retryAfter)
+    guard body.readableBytes <= options.maxBodyBytes else { return (413, "request body too large", nil) }
+    var bytes = Array(body.readableBytesView)
+    switch head.headers.first(name: "Content-Encoding") {
+    case nil: break
+    case "gzip":
+        var output = [UInt8](repeating: 0, count: max(1 << 16, bytes.count * 40))
+        let capacity = output.count
+        let size = bytes.withUnsafeBufferPointer { input in
+            output.withUnsafeMutableBufferPointer { ctestzlib_gunzip(input.baseAddress, input.count, $0.baseAddress, capacity) }
         }
+        guard size > 0 else { return (400, "invalid gzip body", nil) }
+        bytes = Array(output.prefix(size))
+    case let other?: return (400, "unsupported Content-Encoding \(other)", nil)
     }
-
-    private func decide(_ head: HTTPRequestHead, state: inout LokiStandIn.State, now: Int64) -> (Int, String, Int?) {
-        guard head.method == .POST, head.uri == "/loki/api/v1/push" else { return (404, "404 page not found", nil) }
-        let tenant = head.headers.first(name: "X-Scope-OrgID")
-        if options.multiTenant && tenant == nil { return (401, "no org id", nil) }
-        if let tenant { state.tenants.insert(tenant) }
-        if !state.scripted.isEmpty {
-            let scripted = state.scripted.removeFirst()
-            return (scripted.status, "scripted \(scripted.status)", scripted.retryAfter)
-        }
-        guard body.readableBytes <= options.maxBodyBytes else { return (413, "request body too large", nil) }
-        var bytes = Array(body.readableBytesView)
-        switch head.headers.first(name: "Content-Encoding") {
-        case nil: break
-        case "gzip":
-            var output = [UInt8](repeating: 0, count: max(1 << 16, bytes.count * 40))
-            let capacity = output.count
-            let size = bytes.withUnsafeBufferPointer { input in
-                output.withUnsafeMutableBufferPointer { ctestzlib_gunzip(input.baseAddress, input.count, $0.baseAddress, capacity) }
-            }
-            guard size > 0 else { return (400, "invalid gzip body", nil) }
-            bytes = Array(output.prefix(size))
-        case let other?: return (400, "unsupported Content-Encoding \(other)", nil)
-        }
-        guard head.headers.first(name: "Content-Type")?.hasPrefix("application/json") == true else {
-            return (400, "error parsing push request: protobuf expected without Content-Type application/json", nil)
-        }
-        let (status, text) = LokiStandIn.push(body: Data(bytes), state: &state, options: options, now: now)
-        return (status, text, nil)
+    guard head.headers.first(name: "Content-Type")?.hasPrefix("application/json") == true else {
+        return (400, "error parsing push request: protobuf expected without Content-Type application/json", nil)
     }
+    let (status, text) = LokiStandIn.push(body: Data(bytes), state: &state, options: options, now: now)
+    return (status, text, nil)
 }

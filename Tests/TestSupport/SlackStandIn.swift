@@ -34,7 +34,15 @@ public final class SlackStandIn: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(SlackHandler(state: state))
+                    try channel.pipeline.syncOperations.addHandler(BufferedRequestHandler { head, body in
+                        state.withLockedValue { state in
+                            let answer = head.method == .POST
+                                ? SlackStandIn.answer(body: Data(body.readableBytesView), path: head.uri, state: &state, now: Date())
+                                : (405, "method_not_allowed", nil)
+                            state.statuses.append(answer.0)
+                            return (answer.0, answer.1, [("Content-Type", "text/plain")] + (answer.2.map { [("Retry-After", "\($0)")] } ?? []))
+                        }
+                    })
                 }
             }
             .bind(host: "127.0.0.1", port: 0).wait()
@@ -71,39 +79,5 @@ public final class SlackStandIn: Sendable {
         let blocksText = String(decoding: (try? JSONSerialization.data(withJSONObject: blocks)) ?? Data(), as: UTF8.self)
         state.messages.append(Message(text: text, blocks: blocksText, received: now))
         return (200, "ok", nil)
-    }
-}
-
-private final class SlackHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-    private let state: NIOLockedValueBox<SlackStandIn.State>
-    private var head: HTTPRequestHead?
-    private var body = ByteBuffer()
-
-    init(state: NIOLockedValueBox<SlackStandIn.State>) {
-        self.state = state
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            self.head = head
-            body.clear()
-        case .body(var chunk):
-            body.writeBuffer(&chunk)
-        case .end:
-            guard let head else { return }
-            let data = Data(body.readableBytesView)
-            let (status, text, retryAfter) = state.withLockedValue { state in
-                let answer = head.method == .POST
-                    ? SlackStandIn.answer(body: data, path: head.uri, state: &state, now: Date()) : (405, "method_not_allowed", nil)
-                state.statuses.append(answer.0)
-                return answer
-            }
-            writeResponse(
-                .init(statusCode: status), body: text,
-                headers: [("Content-Type", "text/plain")] + (retryAfter.map { [("Retry-After", "\($0)")] } ?? []), context: context)
-        }
     }
 }
