@@ -5,11 +5,11 @@ import os
 import sys
 from datetime import datetime, timezone
 
-(results_path, log_path, cpu_from, cpu_to, t_from, t_to, rss_kb, dirty_kb, endpoints, mode,
- base_line) = sys.argv[1:12]
+(output_path, cpu_from, cpu_to, t_from, t_to, rss_kb, dirty_kb, endpoints, mode, base_line) = sys.argv[1:11]
 ticks = os.sysconf("SC_CLK_TCK")
-results = [json.loads(line) for line in open(results_path)]
-stopped = [json.loads(line) for line in open(log_path) if '"probing stopped"' in line][-1]
+lines = [json.loads(line) for line in open(output_path) if line.startswith("{")]
+results = [line for line in lines if "duration_seconds" in line]
+stopped = [line for line in lines if line.get("msg") == "probing stopped"][-1]
 base = dict(item.split("=", 1) for item in base_line.split())
 
 

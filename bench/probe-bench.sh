@@ -33,11 +33,14 @@ for endpoints in 100 1000; do
         config="$work/agent-$endpoints-$mode.yaml"
         {
             echo "agent: {node: bench}"
+            echo "spool: {path: $work/spool-$endpoints-$mode}"
+            echo "server: {enabled: false}"
             echo "defaults: {interval: 1s, timeout: 900ms, connection: $mode}"
             echo "endpoints:"
             for i in $(seq "$endpoints"); do echo "  - {name: ep-$i, url: \"$url\"}"; done
         } >"$config"
-        ./.build/release/latency-agent run --config "$config" >"$work/results.jsonl" 2>"$work/log.jsonl" &
+        # Results (--print-results) and the agent's own JSON logs share stdout; the analyzer splits them.
+        ./.build/release/latency-agent run --config "$config" --print-results >"$work/out.jsonl" 2>&1 &
         pid=$!
         # CPU is counted from the end of the first interval (start-up and the first, phase-spread
         # round excluded) to the end of the run, over the probes started in that window.
@@ -49,7 +52,7 @@ for endpoints in 100 1000; do
         dirty_kb=$(awk '/^Private_Dirty/ {print $2}' /proc/$pid/smaps_rollup)
         kill -INT $pid
         wait $pid || true
-        python3 bench/analyze-probes.py "$work/results.jsonl" "$work/log.jsonl" "$cpu_from" "$cpu_to" "$from" "$to" \
+        python3 bench/analyze-probes.py "$work/out.jsonl" "$cpu_from" "$cpu_to" "$from" "$to" \
             "$rss_kb" "$dirty_kb" "$endpoints" "$mode" "$base"
     done
 done

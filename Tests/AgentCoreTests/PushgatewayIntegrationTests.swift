@@ -119,7 +119,7 @@ import Testing
 
     /// The agent binary killed with SIGKILL at random moments while the gateway flaps, then run
     /// once more and stopped with SIGTERM. Every durable result is counted exactly once; the only
-    /// probes missing are those a kill cut off before their result was written.
+    /// probes missing are those a kill cut off before their result was committed.
     @Test func sigkillAtRandomMomentsNeverCountsAProbeTwice() async throws {
         let binary = try TestEnvironment.agentBinary()
         let gateway = Gateway(url: try TestEnvironment.pushgatewayURL())
@@ -176,7 +176,9 @@ import Testing
         #expect(stats.readers.first?.records == 0, "the final run pushed everything: \(stats.readers), newest \(durable), counted \(counted)")
         #expect(counted == Double(durable), "every durable result counted exactly once")
         #expect(received >= Int(durable))
-        #expect(received - Int(durable) <= kills * 2, "only probes in flight at a kill may be missing: \(received) received, \(durable) recorded")
+        // A kill can cut off each endpoint's probe in flight and the results waiting up to 50 ms
+        // for their group commit: at these intervals at most two per endpoint.
+        #expect(received - Int(durable) <= kills * 4, "only probes cut off by a kill may be missing: \(received) received, \(durable) recorded")
         await gateway.delete(job: job, instance: "crash-node")
     }
 

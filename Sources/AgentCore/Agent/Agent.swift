@@ -54,10 +54,10 @@ public final class Agent: Sendable {
         let reloader = ConfigReloader(load: loadConfig, live: live, engine: engine, logger: logger)
         self.reloader = reloader
 
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: StatusBoard.Reader(board: board, spool: spool, logger: logger))
-        ]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let server = config.server {
+            // The board only serves the server's pages.
+            services.append(.init(service: StatusBoard.Reader(board: board, spool: spool, logger: logger)))
             let reload: @Sendable () async -> Result<String, ConfigError> = { await reloader.reload() }
             let context = AgentServer.Context(
                 live: live, engine: engine, spool: spool, board: board, outputs: outputHealth, alerts: alertState,

@@ -41,6 +41,10 @@ public final class Spool: Sendable {
     /// More results than this waiting for the writer means the disk cannot keep up: the oldest
     /// waiting ones are dropped (counted) rather than growing memory without bound.
     static let maxPending = 100_000
+    /// When only results wait, the writer lingers this long for more before committing: at
+    /// 100 results a second that is five per commit instead of one, a fifth of the fsyncs.
+    /// A reader's commit or a flush ends the wait at once.
+    static let appendLinger = DispatchTimeInterval.milliseconds(50)
 
     public enum SpoolError: Error, CustomStringConvertible {
         case closed
@@ -259,6 +263,8 @@ public final class Spool: Sendable {
         while true {
             writerHeartbeat.store(MonotonicClock.now(), ordering: .relaxed)
             _ = wakeWriter.wait(timeout: .now() + .seconds(1))
+            let onlyResults = queue.withLock { !$0.appends.isEmpty && $0.jobs.isEmpty && $0.appends.count < 1000 }
+            if onlyResults { _ = wakeWriter.wait(timeout: .now() + Self.appendLinger) }
             let (appends, jobs, drops, nextSequence) = queue.withLock { queue in
                 defer {
                     queue.appends.removeAll(keepingCapacity: true)
