@@ -32,6 +32,7 @@ struct ConfigReloader: Sendable {
         if next.spool != current.spool { deferred.append("spool") }
         if next.outputs != current.outputs { deferred.append("outputs") }
         if next.server != current.server { deferred.append("server") }
+        if next.alerting != current.alerting { deferred.append("alerting") }
         current.endpoints = next.endpoints
         live.replace(with: current)
         engine.setEndpoints(next.endpoints)
