@@ -150,6 +150,7 @@ import Testing
             let accepted = try await Self.request(base + "/-/reload", method: "POST")
             #expect(accepted.status == 200, "\(accepted.body)")
             #expect(accepted.body.contains("2 endpoints (1 added, 1 removed, 0 changed)"))
+            #expect(!accepted.body.contains("restart"), "an endpoint change needs no restart")
             try await Task.sleep(for: .milliseconds(300))
             let removedBefore = target.requests(to: "/status/204")
             let addedBefore = target.requests(to: "/delay/1")

@@ -1,5 +1,6 @@
 @testable import AgentCore
 import Foundation
+import Logging
 import Testing
 
 /// The evaluator's rules, driven with results at chosen times: no clocks, no sockets.
@@ -160,5 +161,31 @@ import Testing
         let section = try #require(((json["blocks"] as? [[String: Any]])?[1]["text"] as? [String: Any])?["text"] as? String)
         #expect(section.contains("after 5 min 0 s"))
         #expect(section.contains("<https://g/?e=svc-1&n=n|dashboard>"))
+    }
+}
+
+@Suite struct AlertReloadTests {
+    @Test func reloadedEndpointsBringTheirAlertRulesWithoutARestart() async throws {
+        let loader = ConfigLoader(environment: [:], hostname: "h")
+        let yaml = { (extra: String) in
+            """
+            alerting:
+              rules: {failures: 7}
+              slack: [{name: oncall, webhook_url: "http://127.0.0.1:1/hook"}]
+            endpoints:
+              - {name: api, url: "http://a/"}
+            \(extra)
+            """
+        }
+        let before = try loader.parse(yaml: yaml(""), source: "x")
+        let after = try loader.parse(yaml: yaml("  - {name: new, url: \"http://b/\", alerts: {failures: 2}}"), source: "x")
+        let live = LiveConfig(before)
+        let engine = ProbeEngine(seed: "t", logger: Logger(label: "t")) { _ in }
+        let reloader = ConfigReloader(load: { () throws(ConfigError) in after }, live: live, engine: engine, logger: Logger(label: "t"))
+        let summary = try await reloader.reload().get()
+        await engine.shutdown(grace: .seconds(1))
+        #expect(summary == "reloaded: 2 endpoints (1 added, 0 removed, 0 changed)", "no restart needed")
+        #expect(live.config.alerting?.rules(for: "new").failures == 2)
+        #expect(live.config.alerting?.rules(for: "api").failures == 7)
     }
 }

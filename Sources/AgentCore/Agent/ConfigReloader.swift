@@ -32,8 +32,13 @@ struct ConfigReloader: Sendable {
         if next.spool != current.spool { deferred.append("spool") }
         if next.outputs != current.outputs { deferred.append("outputs") }
         if next.server != current.server { deferred.append("server") }
-        if next.alerting != current.alerting { deferred.append("alerting") }
+        // Alert rules belong to their endpoints and change with them; receivers, maintenance and
+        // grouping wait for a restart.
+        var nextAlerting = next.alerting
+        nextAlerting?.rules = current.alerting?.rules ?? [:]
+        if nextAlerting != current.alerting { deferred.append("alerting") }
         current.endpoints = next.endpoints
+        if current.alerting != nil { current.alerting?.rules = next.alerting?.rules ?? [:] }
         live.replace(with: current)
         engine.setEndpoints(next.endpoints)
         let summary = "reloaded: \(next.endpoints.count) endpoints (\(added) added, \(removed) removed, \(changed) changed)"

@@ -37,12 +37,14 @@ public struct AlertService: Service, CustomStringConvertible {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(100)) }
                 continue
             }
-            let endpoints = Dictionary(live.config.endpoints.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
+            let current = live.config
+            let rules = current.alerting ?? config
+            let endpoints = Dictionary(current.endpoints.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
             var events: [AlertEvent] = []
             for record in records {
                 guard let endpoint = endpoints[record.result.endpoint] else { continue }
                 events += evaluator.evaluate(
-                    record.result, rules: config.rules(for: endpoint.name),
+                    record.result, rules: rules.rules(for: endpoint.name),
                     latencyThreshold: endpoint.latencyThreshold ?? .seconds(1),
                     inMaintenance: config.inMaintenance(at: record.result.startedAt), remindEvery: config.remindEvery)
             }
