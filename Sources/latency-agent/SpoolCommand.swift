@@ -18,7 +18,6 @@ struct SpoolCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try loadConfig(flag: config)
             let spool = try openSpoolOrExit(config)
-            defer { Task { await spool.close() } }
             let stats = try spool.statistics()
             func time(_ nanoseconds: Int64) -> String { RFC3339.format(nanoseconds: nanoseconds) }
             print("spool      \(spool.path)")

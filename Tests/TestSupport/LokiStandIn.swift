@@ -35,7 +35,6 @@ public final class LokiStandIn: Sendable {
     struct State {
         var streams: [String: [Entry]] = [:]
         var seen: [String: Set<String>] = [:]
-        var requests = 0
         var statuses: [Int] = []
         var scripted: [(status: Int, retryAfter: Int?)] = []
         var tokens = 0.0
@@ -77,7 +76,6 @@ public final class LokiStandIn: Sendable {
 
     /// Stored entries by stream, the stream written as its sorted `name=value` labels.
     public var streams: [String: [Entry]] { state.withLockedValue { $0.streams } }
-    public var requestCount: Int { state.withLockedValue { $0.requests } }
     public var statuses: [Int] { state.withLockedValue { $0.statuses } }
     public var duplicatesDropped: Int { state.withLockedValue { $0.duplicatesDropped } }
     public var tenants: Set<String> { state.withLockedValue { $0.tenants } }
@@ -165,7 +163,6 @@ private func lokiAnswer(
 ) -> (status: Int, body: String, headers: [(String, String)]) {
     let now = Int64(Date().timeIntervalSince1970 * 1e9)
     return state.withLockedValue { state in
-        state.requests += 1
         let (status, text, retryAfter) = decide(head, body, state: &state, options: options, now: now)
         state.statuses.append(status)
         return (status, text, retryAfter.map { [("Retry-After", "\($0)")] } ?? [])

@@ -179,9 +179,6 @@ struct ConfigMapping {
         return value
     }
 
-    /// The line of the key itself, for errors about a key's presence rather than its value.
-    func keyNode(_ key: String) -> ConfigNode? { entries[key]?.key }
-
     /// Suggests the allowed key a typo most likely meant (edit distance of at most 2).
     static func closest(to name: String, in allowed: [String]) -> String? {
         func distance(_ a: [Character], _ b: [Character]) -> Int {

@@ -223,11 +223,6 @@ public final class Spool: Sendable {
         }
     }
 
-    /// Records lost before every reader had them, by reason.
-    public func droppedCounts() throws(LMDBError) -> [String: UInt64] {
-        try environment.read { transaction throws(LMDBError) in try droppedCounts(in: transaction) }
-    }
-
     private func droppedCounts(in transaction: LMDBTransaction) throws(LMDBError) -> [String: UInt64] {
         var dropped: [String: UInt64] = [:]
         for reason in Self.dropReasons {

@@ -8,7 +8,6 @@ public struct LMDBError: Error, CustomStringConvertible, Equatable {
     static func mapFull(operation: String) -> LMDBError { LMDBError(operation: operation, code: CLMDB_MAP_FULL) }
 
     public var isMapFull: Bool { code == CLMDB_MAP_FULL }
-    public var isNotFound: Bool { code == CLMDB_NOTFOUND }
 
     public var description: String {
         let reason = String(cString: mdb_strerror(code))
