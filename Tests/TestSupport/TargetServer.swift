@@ -20,10 +20,14 @@ public final class TargetServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
     private let counts: NIOLockedValueBox<[String: Int]>
+    /// How long each delayed answer was actually held, in microseconds: event-loop timers can fire
+    /// late on a busy machine, and timing tests compare against what really happened.
+    private let heldFor: NIOLockedValueBox<[Int64]>
 
     public init(tls: TestCertificates? = nil) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let counts = NIOLockedValueBox<[String: Int]>([:])
+        let heldFor = NIOLockedValueBox<[Int64]>([])
         let sslContext = try tls.map { certificates in
             try NIOSSLContext(
                 configuration: .makeServerConfiguration(
@@ -43,7 +47,7 @@ public final class TargetServer: Sendable {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
                     }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(TargetHandler(counts: counts))
+                    try channel.pipeline.syncOperations.addHandler(TargetHandler(counts: counts, heldFor: heldFor))
                 }
             }
         do {
@@ -54,6 +58,7 @@ public final class TargetServer: Sendable {
         }
         self.group = group
         self.counts = counts
+        self.heldFor = heldFor
         self.port = channel.localAddress?.port ?? 0
         self.scheme = tls == nil ? "http" : "https"
     }
@@ -61,6 +66,9 @@ public final class TargetServer: Sendable {
     public func url(_ path: String) -> String {
         "\(scheme)://127.0.0.1:\(port)\(path)"
     }
+
+    /// The actual hold times of `/delay/…` answers so far, in microseconds, in order.
+    public var delaysHeld: [Int64] { heldFor.withLockedValue { $0 } }
 
     public func requests(to path: String) -> Int {
         counts.withLockedValue { $0[path] ?? 0 }
@@ -77,10 +85,12 @@ private final class TargetHandler: ChannelInboundHandler, RemovableChannelHandle
     typealias OutboundOut = HTTPServerResponsePart
 
     private let counts: NIOLockedValueBox<[String: Int]>
+    private let heldFor: NIOLockedValueBox<[Int64]>
     private var head: HTTPRequestHead?
 
-    init(counts: NIOLockedValueBox<[String: Int]>) {
+    init(counts: NIOLockedValueBox<[String: Int]>, heldFor: NIOLockedValueBox<[Int64]>) {
         self.counts = counts
+        self.heldFor = heldFor
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -104,7 +114,8 @@ private final class TargetHandler: ChannelInboundHandler, RemovableChannelHandle
         case ("status", let code?):
             send(HTTPResponseStatus(statusCode: code), body: "status \(code)", context: context)
         case ("delay", let milliseconds?):
-            respond(after: .now() + .milliseconds(Int64(milliseconds)), context: context)
+            let received = NIODeadline.now()
+            respond(after: received + .milliseconds(Int64(milliseconds)), since: received, context: context)
         case ("redirect", let hops?):
             let location = hops <= 1 ? "/ok" : "/redirect/\(hops - 1)"
             send(.found, body: "", headers: [("Location", location)], context: context)
@@ -123,13 +134,15 @@ private final class TargetHandler: ChannelInboundHandler, RemovableChannelHandle
 
     /// Answers no earlier than `deadline`: event-loop timers may fire early, so it re-arms until
     /// the full delay has passed, making the delay a true lower bound for timing tests.
-    private func respond(after deadline: NIODeadline, context: ChannelHandlerContext) {
+    private func respond(after deadline: NIODeadline, since received: NIODeadline, context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = loopBound.value
             if NIODeadline.now() < deadline {
-                handler.respond(after: deadline, context: context)
+                handler.respond(after: deadline, since: received, context: context)
             } else {
+                let held = (NIODeadline.now() - received).nanoseconds / 1000
+                handler.heldFor.withLockedValue { $0.append(held) }
                 handler.send(.ok, body: "ok", context: context)
             }
         }
