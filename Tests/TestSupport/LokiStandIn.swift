@@ -43,29 +43,17 @@ public final class LokiStandIn: Sendable {
         var tenants: Set<String> = []
     }
 
-    public let port: Int
     let options: Options
     let state = NIOLockedValueBox(State())
-    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    private let channel: any Channel
+    private let server: StandInServer
 
     public init(options: Options = Options()) throws {
         self.options = options
-        let handlerState = state
-        let handlerOptions = options
-        channel = try ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(BufferedRequestHandler { head, body in
-                        lokiAnswer(head, body, state: handlerState, options: handlerOptions)
-                    })
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).wait()
-        port = channel.localAddress?.port ?? 0
+        let state = state
+        server = try StandInServer { head, body in lokiAnswer(head, body, state: state, options: options) }
     }
+
+    public var port: Int { server.port }
 
     public var pushURL: String { "http://127.0.0.1:\(port)/loki/api/v1/push" }
 
@@ -81,8 +69,7 @@ public final class LokiStandIn: Sendable {
     public var tenants: Set<String> { state.withLockedValue { $0.tenants } }
 
     public func shutdown() {
-        try? channel.close().wait()
-        try? group.syncShutdownGracefully()
+        server.shutdown()
     }
 
     /// Validates and stores one decoded push; returns the status and body to answer.

@@ -22,32 +22,23 @@ public final class SlackStandIn: Sendable {
         var lastAccepted: Date?
     }
 
-    public let port: Int
     let state = NIOLockedValueBox(State())
-    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    private let channel: any Channel
+    private let server: StandInServer
 
     public init() throws {
         let state = state
-        channel = try ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(BufferedRequestHandler { head, body in
-                        state.withLockedValue { state in
-                            let answer = head.method == .POST
-                                ? SlackStandIn.answer(body: Data(body.readableBytesView), path: head.uri, state: &state, now: Date())
-                                : (405, "method_not_allowed", nil)
-                            state.statuses.append(answer.0)
-                            return (answer.0, answer.1, [("Content-Type", "text/plain")] + (answer.2.map { [("Retry-After", "\($0)")] } ?? []))
-                        }
-                    })
-                }
+        server = try StandInServer { head, body in
+            state.withLockedValue { state in
+                let answer = head.method == .POST
+                    ? SlackStandIn.answer(body: Data(body.readableBytesView), path: head.uri, state: &state, now: Date())
+                    : (405, "method_not_allowed", nil)
+                state.statuses.append(answer.0)
+                return (answer.0, answer.1, [("Content-Type", "text/plain")] + (answer.2.map { [("Retry-After", "\($0)")] } ?? []))
             }
-            .bind(host: "127.0.0.1", port: 0).wait()
-        port = channel.localAddress?.port ?? 0
+        }
     }
+
+    public var port: Int { server.port }
 
     /// A webhook URL whose path, like a real one, is the secret.
     public var webhookURL: String { "http://127.0.0.1:\(port)/services/T000/B000/s3cr3tWebhookToken" }
@@ -60,8 +51,7 @@ public final class SlackStandIn: Sendable {
     public var statuses: [Int] { state.withLockedValue { $0.statuses } }
 
     public func shutdown() {
-        try? channel.close().wait()
-        try? group.syncShutdownGracefully()
+        server.shutdown()
     }
 
     static func answer(body: Data, path: String, state: inout State, now: Date) -> (Int, String, Int?) {

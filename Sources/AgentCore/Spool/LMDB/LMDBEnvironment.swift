@@ -2,11 +2,11 @@ import CLMDB
 import Foundation
 
 /// An open LMDB environment: the one place the project holds LMDB's C pointers.
-///
-/// Sendable because LMDB makes the environment handle safe to share: it is opened with
-/// `MDB_NOTLS`, so read transactions are not bound to threads, and LMDB serialises write
-/// transactions with its own mutex. Transactions themselves never leave the closure that made them.
 public final class LMDBEnvironment: @unchecked Sendable {
+    // Why @unchecked Sendable is sound: LMDB makes the environment handle safe to share — it is
+    // opened with `MDB_NOTLS`, so read transactions are not bound to threads, and LMDB serialises
+    // write transactions with its own mutex. Transactions never leave the closure that made them,
+    // and the handle is closed only in deinit, when no one can hold the environment any more.
     private let environment: OpaquePointer
     public let path: String
 
