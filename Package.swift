@@ -14,11 +14,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        // No traits: drops swift-configuration, which the agent does not use.
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-        // Test-only: real HTTP and HTTPS targets on loopback, with certificates made at test time.
+        // The agent's own HTTP server; in tests also the loopback targets and stand-ins.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // Test-only: HTTPS targets on loopback, with certificates made at test time.
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
@@ -51,11 +49,13 @@ let package = Package(
                 "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -102,8 +102,14 @@ let package = Package(
             ],
             path: "Tests/TestSupport"
         ),
+        // Pure policies, codecs and configuration: nothing running, nothing on the network.
         .testTarget(
-            name: "AgentCoreTests",
+            name: "UnitTests",
+            dependencies: ["AgentCore", .product(name: "Yams", package: "Yams")]
+        ),
+        // Real servers on loopback, the real Pushgateway and Prometheus, the agent binary.
+        .testTarget(
+            name: "IntegrationTests",
             dependencies: [
                 "AgentCore", "TestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -10,32 +10,37 @@ import NIOCore
 /// message or a few.
 enum AlertLatencyBench {
     static func run(endpoints count: Int) async throws {
-        let received = NIOLockedValueBox<[(Int64, String)]>([])
+        let received = NIOLockedValueBox<[(Timestamp, String)]>([])
         let receiver = try LoopbackReceiver(status: .ok, reply: "ok") { body in
             let text = String(buffer: body)
-            received.withLockedValue { $0.append((WallClock.now(), text)) }
+            received.withLockedValue { $0.append((Timestamp.now, text)) }
         }
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
         let endpoints = (0..<count).map { index in
             EndpointConfig(name: "service-\(index)", url: "http://127.0.0.1:1/\(index)", interval: .seconds(1), timeout: .milliseconds(500))
         }
-        var rules = AlertRules()
+        var rules = AlertRulesConfig()
         rules.errorRateAbove = nil
         rules.uptimeBelow = nil
         rules.quantileAbove = nil
+        let endpointsWithRules = endpoints.map { endpoint in
+            var endpoint = endpoint
+            endpoint.alertRules = rules
+            return endpoint
+        }
         let spoolPath = NSTemporaryDirectory() + "latency-agent-alert-bench-\(UUID().uuidString)"
-        let config = AgentConfig(
-            agent: AgentSettings(node: "bench"), spool: SpoolSettings(path: spoolPath), endpoints: endpoints,
+        let config = Configuration(
+            agent: AgentConfig(node: "bench"), spool: SpoolConfig(path: spoolPath), endpoints: endpointsWithRules,
             alerting: AlertingConfig(
-                rules: Dictionary(uniqueKeysWithValues: endpoints.map { ($0.name, rules) }),
-                receivers: [SlackReceiver(name: "bench", webhook: Secret("http://127.0.0.1:\(receiver.port)/services/T/B/X"))],
+                rules: rules,
+                receivers: [SlackReceiverConfig(name: "bench", webhook: Secret("http://127.0.0.1:\(receiver.port)/services/T/B/X"))],
                 groupingWindow: AlertingConfig.grouping(for: endpoints)))
         let agent = try Agent(config: config, stopSignals: [], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await agent.run() }
-            let deadline = MonotonicClock.now() + 60_000_000_000
-            while MonotonicClock.now() < deadline {
+            let deadline = MonotonicInstant.now + .seconds(60)
+            while MonotonicInstant.now < deadline {
                 try await Task.sleep(for: .milliseconds(250))
                 let announced = received.withLockedValue { $0 }.reduce(0) { total, message in
                     total + (Int(message.1.components(separatedBy: "🔴 ").dropFirst().first?.split(separator: " ").first ?? "0") ?? 0)
@@ -46,9 +51,9 @@ enum AlertLatencyBench {
             try await group.waitForAll()
         }
         // Each endpoint's alert fires with its third failing probe: its start time, from the spool.
-        let spool = try Spool(settings: config.spool, readers: [], logger: logger)
-        var failures: [String: [Int64]] = [:]
-        for record in try spool.records(after: 0, limit: 1_000_000) { failures[record.result.endpoint, default: []].append(record.result.startedAt) }
+        let spool = try Spool(config: config.spool, readers: [], logger: logger)
+        var failures: [String: [Timestamp]] = [:]
+        for entry in try spool.results(after: 0, limit: 1_000_000) { failures[entry.value.endpoint, default: []].append(entry.value.startedAt) }
         await spool.close()
         let firedAt = failures.compactMapValues { $0.count >= 3 ? $0.sorted()[2] : nil }
         // The first message's arrival covers the endpoints it names or counts; later messages likewise.
@@ -59,7 +64,7 @@ enum AlertLatencyBench {
             let reported = Int(body.components(separatedBy: "🔴 ").dropFirst().first?.split(separator: " ").first ?? "0") ?? 0
             // Endpoints are announced in firing order: the earliest `reported` still outstanding.
             for (name, at) in remaining.sorted(by: { $0.value < $1.value }).prefix(reported) {
-                latencies.append(Double(time - at) / 1e9)
+                latencies.append((time - at).inSeconds)
                 remaining[name] = nil
             }
         }

@@ -21,24 +21,25 @@ enum LokiDrainBench {
         }
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
-        let settings = SpoolSettings(path: directory, maxSize: 8 << 30)
-        let spool = try Spool(settings: settings, readers: [LokiConfig.readerName], logger: logger)
-        let start = WallClock.now() - 3_600_000_000_000
+        let settings = SpoolConfig(path: directory, maxSize: 8 << 30)
+        let spool = try Spool(config: settings, readers: [.loki], logger: logger)
+        let start = Timestamp.now - .seconds(3600)
         for index in 0..<records {
-            spool.append(ProbeResult(
-                endpoint: "endpoint-\(index % 1000)", url: "https://service-\(index % 1000).example.com/health", method: "GET",
-                connection: .cold, startedAt: start + Int64(index) * 1000,
-                timings: PhaseTimings(dns: 120, connect: 310, tls: 2100, processing: 41_000, transfer: 80, total: 43_700),
-                statusCode: 200, httpVersion: "1.1", bytesReceived: 2, remoteIP: "10.0.0.1", certificateExpiry: 1_800_000_000))
+            spool.append(BenchResults.result(index, from: start, step: .microseconds(1)))
             if index % 10_000 == 9_999 { try await spool.flush() }
         }
         try await spool.flush()
-        let config = LokiConfig(
-            connection: OutputConnection(url: "http://127.0.0.1:\(receiver.port)/loki/api/v1/push"), maxBytesPerSecond: bytesPerSecond,
-            gzip: false)
-        let output = LokiOutput(config: config, agent: AgentSettings(node: "bench"), spool: spool, health: OutputHealth(), logger: logger)
+        var config = LokiConfig(connection: ConnectionConfig(url: "http://127.0.0.1:\(receiver.port)/loki/api/v1/push"))
+        config.maxBytesPerSecond = bytesPerSecond
+        config.gzip = false
+        let client = OutputHTTPClient(name: "loki", connection: config.connection, scrubber: { SecretScrubber() })
+        let live = LiveConfig(Configuration(agent: AgentConfig(node: "bench"), spool: settings, endpoints: []))
+        let output = SpoolReader(
+            name: .loki, policy: LokiPolicy(config: config, job: "latency-agent", node: "bench"), retry: config.retry,
+            source: .results, spool: spool, live: live, health: ReaderHealth(), subject: "loki", noun: "push",
+            transport: { await client.send($0) }, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: output)], logger: logger))
-        let began = MonotonicClock.now()
+        let began = MonotonicInstant.now
         print("| seconds | lines delivered | lines/s | RSS MB | private (anonymous) MB |")
         print("|---|---|---|---|---|")
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -47,7 +48,7 @@ enum LokiDrainBench {
             while true {
                 try await Task.sleep(for: .seconds(5))
                 let delivered = lines.withLockedValue { $0 }
-                let seconds = Double(MonotonicClock.now() - began) / 1e9
+                let seconds = (MonotonicInstant.now - began).inSeconds
                 print(String(format: "| %.0f | %d | %d | %.1f | %.1f |", seconds, delivered, (delivered - last) / 5, memory("VmRSS", "status"), memory("Private_Dirty", "smaps_rollup")))
                 last = delivered
                 if delivered >= records || seconds > 300 { break }
@@ -55,7 +56,7 @@ enum LokiDrainBench {
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
-        let seconds = Double(MonotonicClock.now() - began) / 1e9
+        let seconds = (MonotonicInstant.now - began).inSeconds
         let delivered = lines.withLockedValue { $0 }
         print("loki drain: \(delivered) lines in \(String(format: "%.1f", seconds)) s = \(Int(Double(delivered) / seconds)) lines/s, \(wireBytes.withLockedValue { $0 } / max(1, delivered)) bytes/line on the wire (no gzip)")
         await spool.close()
@@ -65,6 +66,21 @@ enum LokiDrainBench {
         let text = (try? String(contentsOfFile: "/proc/self/\(file)", encoding: .utf8)) ?? ""
         let line = text.split(separator: "\n").first { $0.hasPrefix(field + ":") } ?? ""
         return Double(line.split(separator: " ").dropFirst().first ?? "0").map { $0 / 1024 } ?? 0
+    }
+}
+
+/// The results every benchmark writes: a thousand HTTPS endpoints' worth of realistic records.
+enum BenchResults {
+    static func result(_ index: Int, from start: Timestamp, step: Duration = .nanoseconds(1)) -> ProbeResult {
+        func us(_ value: Int64) -> Duration { .microseconds(value) }
+        return ProbeResult(
+            endpoint: "endpoint-\(index % 1000)", url: "https://service-\(index % 1000).example.com/health", method: "GET",
+            connection: .cold, startedAt: start + step * index,
+            timings: PhaseTimings(
+                resolve: us(120), connect: us(310), tls: us(2100), processing: us(41_000 + Int64(index % 5000)), transfer: us(80),
+                total: us(43_700)),
+            statusCode: 200, httpVersion: "1.1", bytesReceived: 2, remoteIP: "127.0.0.\(index % 250 + 1)",
+            certificateExpiry: Timestamp(unixSeconds: 1_800_000_000), chainEarliestExpiry: Timestamp(unixSeconds: 1_790_000_000))
     }
 }
 

@@ -2,6 +2,7 @@
 //   spool-bench DIR RECORDS BATCH [PUSHGATEWAY_URL]
 //   spool-bench loki DIR RECORDS BYTES_PER_SECOND   (drain a backlog to a local counting receiver)
 //   spool-bench alerts ENDPOINTS                     (first failing probe → webhook, all endpoints failing)
+//   spool-bench push-retry DIR RECORDS               (the cost of each Pushgateway retry after a backlog)
 // Prints key=value lines: durable append rate with BATCH results per group commit, read-back
 // rate, retention-trim rate, and (with a gateway) PUT latency of a 1,000-endpoint fold.
 import AgentCore
@@ -21,11 +22,15 @@ struct CollectingHandler: LogHandler {
     func log(event: LogEvent) { events.withLockedValue { $0.append((event.message.description, event.metadata ?? [:])) } }
 }
 
-func seconds(_ start: UInt64) -> Double { Double(MonotonicClock.now() - start) / 1e9 }
+func seconds(_ start: MonotonicInstant) -> Double { (MonotonicInstant.now - start).inSeconds }
 
 let arguments = CommandLine.arguments
 if arguments.count == 3, arguments[1] == "alerts", let endpoints = Int(arguments[2]) {
     try await AlertLatencyBench.run(endpoints: endpoints)
+    exit(0)
+}
+if arguments.count == 4, arguments[1] == "push-retry", let records = Int(arguments[3]) {
+    try await PushRetryBench.run(directory: arguments[2], records: records)
     exit(0)
 }
 if arguments.count == 5, arguments[1] == "loki", let records = Int(arguments[3]), let rate = Int(arguments[4]) {
@@ -40,25 +45,17 @@ let directory = arguments[1]
 try? FileManager.default.removeItem(atPath: directory)
 let events = NIOLockedValueBox<[(String, Logger.Metadata)]>([])
 let logger = Logger(label: "bench") { _ in CollectingHandler(events: events) }
-let spool = try Spool(
-    settings: SpoolSettings(path: directory, maxSize: 4 << 30, retain: .zero), readers: ["bench"], logger: logger)
+let spool = try Spool(config: SpoolConfig(path: directory, maxSize: 4 << 30, retain: .zero), readers: [.pushgateway], logger: logger)
 
-let now = WallClock.now() - 1_000_000_000
-func result(_ index: Int) -> ProbeResult {
-    ProbeResult(
-        endpoint: "endpoint-\(index % 1000)", url: "https://service-\(index % 1000).example.com/health", method: "GET",
-        connection: .cold, startedAt: now + Int64(index), timings: PhaseTimings(
-            dns: 120, connect: 310, tls: 2100, processing: 41_000 + Int64(index % 5000), transfer: 80, total: 43_700),
-        statusCode: 200, httpVersion: "1.1", bytesReceived: 2, remoteIP: "10.0.0.\(index % 250)",
-        certificateExpiry: 1_800_000_000, chainEarliestExpiry: 1_790_000_000)
-}
+let now = Timestamp.now - .seconds(1)
+let result = { (index: Int) in BenchResults.result(index, from: now) }
 
 // 1. Durable appends: BATCH results, then wait for their group commit.
 /// CPU seconds of the whole process (all threads), from clock(3).
 func cpuSeconds() -> Double { Double(clock()) / Double(CLOCKS_PER_SEC) }
 let results = (0..<total).map(result)
 let cpu0 = cpuSeconds()
-var start = MonotonicClock.now()
+var start = MonotonicInstant.now
 var written = 0
 while written < total {
     let count = min(batch, total - written)
@@ -68,7 +65,7 @@ while written < total {
 }
 let appendSeconds = seconds(start)
 let cpu1 = cpuSeconds()
-let stats = try spool.statistics()
+let stats = try spool.statistics(readers: [.pushgateway])
 print(
     "append records=\(total) batch=\(batch) seconds=\(String(format: "%.3f", appendSeconds)) "
         + "records_per_s=\(Int(Double(total) / appendSeconds)) commits_per_s=\(Int(Double((total + batch - 1) / batch) / appendSeconds)) "
@@ -76,11 +73,11 @@ print(
         + "bytes_per_record=\(stats.bytes / max(1, stats.records))")
 
 // 2. Read-back in the Pushgateway reader's chunks, decoding every record.
-start = MonotonicClock.now()
+start = .now
 var cursor: UInt64 = 0
 var read = 0
 while true {
-    let records = try spool.records(after: cursor, limit: 10_000)
+    let records = try spool.results(after: cursor, limit: 10_000)
     guard let last = records.last else { break }
     read += records.count
     cursor = last.sequence
@@ -90,39 +87,42 @@ print("read records=\(read) seconds=\(String(format: "%.3f", readSeconds)) recor
 
 // 3. Retention trim: the reader has passed everything and retain is 0; the writer trims 50,000
 // per pass, once a second. The rate is the trim transactions' own time.
-try await spool.commit(reader: "bench", cursor: cursor, state: nil)
-let deadline = MonotonicClock.now() + 120_000_000_000
-while (try spool.statistics().records) > 0, MonotonicClock.now() < deadline {
+try await spool.commit(.pushgateway, cursor: cursor, state: nil)
+let deadline = MonotonicInstant.now + .seconds(120)
+let trimStarted = MonotonicInstant.now
+while (try spool.statistics(readers: []).records) > 0, MonotonicInstant.now < deadline {
     try await Task.sleep(for: .milliseconds(100))
 }
 let trims = events.withLockedValue { $0 }.filter { $0.0 == "spool trimmed records past retention" }
 let trimmed = trims.compactMap { Int("\($0.1["records"]!)") }.reduce(0, +)
-let trimMicros = trims.compactMap { Int("\($0.1["microseconds"]!)") }.reduce(0, +)
-print("trim records=\(trimmed) passes=\(trims.count) records_per_s=\(trimMicros > 0 ? trimmed * 1_000_000 / trimMicros : 0)")
+let trimSeconds = seconds(trimStarted)
+// The writer trims 50,000 per pass, one pass a second: the rate shown is per second of passes.
+print("trim records=\(trimmed) passes=\(trims.count) seconds=\(String(format: "%.1f", trimSeconds))")
 await spool.close()
 
 // 4. Push latency of a 1,000-endpoint fold (every family), plain and gzip, to a real gateway.
 if arguments.count >= 5 {
     var fold = MetricFold(buckets: PushgatewayConfig.defaultBuckets, uptimeWindow: .seconds(3600))
     for index in 0..<5000 { fold.add(result(index)) }
-    let agent = AgentSettings(node: "bench-node", job: "spool-bench")
+    let agent = AgentConfig(node: "bench-node", job: "spool-bench")
     for gzip in [false, true] {
-        var config = PushgatewayConfig(connection: OutputConnection(url: arguments[4]))
+        var config = PushgatewayConfig(connection: ConnectionConfig(url: arguments[4]))
         config.gzip = gzip
-        let group = PushgatewayGroup(config: config, agent: agent, logger: logger)
-        start = MonotonicClock.now()
-        let body = ExpositionWriter.render(fold.metricFamilies())
+        let group = PushgatewayGroup(config: config, agent: agent, scrubber: { SecretScrubber() }, logger: logger)
+        start = .now
+        let families = fold.metricFamilies()
+        let body = ExpositionWriter.render(families)
         let renderSeconds = seconds(start)
         var latencies: [Double] = []
         for _ in 0..<20 {
-            start = MonotonicClock.now()
-            let response = try await group.replace(with: body).get()
+            start = .now
+            let response = try await group.replace(with: families).get()
             guard (200..<300).contains(response.status) else { fatalError("push failed: \(response.status) \(response.body)") }
             latencies.append(seconds(start) * 1000)
         }
         latencies.sort()
         print(
-            "push endpoints=1000 gzip=\(gzip) body_bytes=\(body.utf8.count) series=\(body.split(separator: "\n").filter { !$0.hasPrefix("#") }.count) "
+            "push endpoints=1000 gzip=\(gzip) body_bytes=\(body.count) series=\(body.split(separator: UInt8(ascii: "\n")).filter { $0.first != UInt8(ascii: "#") }.count) "
                 + "render_ms=\(String(format: "%.1f", renderSeconds * 1000)) put_ms_p50=\(String(format: "%.1f", latencies[10])) "
                 + "put_ms_max=\(String(format: "%.1f", latencies.last!))")
         _ = await group.delete()

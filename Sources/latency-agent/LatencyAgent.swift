@@ -37,7 +37,7 @@ struct LoggingOptions: ParsableArguments {
         }
         // JSON lines on standard output, where container runtimes and Promtail collect them.
         LoggingSystem.bootstrap { label in
-            var handler = JSONLogHandler(label: label, fileDescriptor: STDOUT_FILENO)
+            var handler = JSONLogHandler(label: label, fileDescriptor: LineWriter.standardOutput)
             handler.logLevel = level
             return handler
         }
@@ -46,12 +46,12 @@ struct LoggingOptions: ParsableArguments {
 }
 
 /// Loads the configuration, or prints where it is wrong and exits with status 2.
-func loadConfig(flag: String?) throws -> AgentConfig {
+func loadConfig(flag: String?) throws -> Configuration {
     let loader = ConfigLoader()
     do {
         return try loader.load(loader.resolveSource(flag: flag))
     } catch {
-        LineWriter.write("latency-agent: configuration error: \(error)\n", to: STDERR_FILENO)
+        LineWriter.write("latency-agent: configuration error: \(error)\n", to: LineWriter.standardError)
         throw ExitCode(2)
     }
 }

@@ -15,21 +15,16 @@ enum PhaseTable {
         if result.redirects > 0 { summary += ", \(result.redirects) redirects" }
         lines.append(summary)
         let timings = result.timings
-        let rows: [(String, Int64?)] = [
-            ("dns", timings.dns), ("connect", timings.connect), ("tls", timings.tls),
-            ("processing", timings.processing), ("transfer", timings.transfer),
-        ]
-        for (name, value) in rows {
-            lines.append("  \(name.padding(toLength: 11, withPad: " ", startingAt: 0))\(milliseconds(value))")
+        for phase in Phase.allCases {
+            lines.append("  \(phase.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))\(milliseconds(timings[phase]))")
         }
-        if timings.redirect > 0 { lines.append("  redirect   \(milliseconds(timings.redirect))") }
+        if timings.redirect > .zero { lines.append("  redirect   \(milliseconds(timings.redirect))") }
         lines.append("  total      \(milliseconds(timings.total))  (\(result.connection.rawValue) connection)")
         if let expiry = result.certificateExpiry {
-            let days = Double(expiry - Int64(Date().timeIntervalSince1970)) / 86400
-            var text = "  cert       expires \(RFC3339.format(nanoseconds: expiry * 1_000_000_000).prefix(10))"
-                + String(format: " (in %.1f days)", days)
+            let days = (expiry - Timestamp.now).inSeconds / 86400
+            var text = "  cert       expires \(expiry.rfc3339.prefix(10))" + String(format: " (in %.1f days)", days)
             if let chain = result.chainEarliestExpiry, chain < expiry {
-                text += ", chain earliest \(RFC3339.format(nanoseconds: chain * 1_000_000_000).prefix(10))"
+                text += ", chain earliest \(chain.rfc3339.prefix(10))"
             }
             lines.append(text)
         }
@@ -41,8 +36,8 @@ enum PhaseTable {
         return lines.joined(separator: "\n")
     }
 
-    private static func milliseconds(_ micros: Int64?) -> String {
-        guard let micros else { return "         -" }
-        return String(format: "%10.3f ms", Double(micros) / 1000)
+    private static func milliseconds(_ value: Duration?) -> String {
+        guard let value else { return "         -" }
+        return String(format: "%10.3f ms", value.inSeconds * 1000)
     }
 }

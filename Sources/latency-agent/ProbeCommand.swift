@@ -49,7 +49,7 @@ struct ProbeCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        guard ConfigLoader.isProbeURL(url) else { throw ValidationError("\"\(url)\" is not an http:// or https:// URL with a host") }
+        if let problem = URLCheck.problem(url) { throw ValidationError("the URL \(problem)") }
         guard (1...10_000).contains(count) else { throw ValidationError("--count must be between 1 and 10000") }
         guard HumanUnits.duration(interval) != nil else { throw ValidationError("--interval \"\(interval)\" is not a duration") }
         guard (HumanUnits.duration(timeout) ?? .zero) > .zero else { throw ValidationError("--timeout \"\(timeout)\" is not a duration") }
@@ -67,17 +67,18 @@ struct ProbeCommand: AsyncParsableCommand {
         }
         let timeout = HumanUnits.duration(timeout)!
         let endpoint = EndpointConfig(
-            name: URLRedaction.stripCredentials(url), url: url, method: method.uppercased(), headers: headers,
+            name: URLRedaction.display(url), url: url, method: method.uppercased(), headers: headers,
             interval: max(timeout, HumanUnits.duration(interval)!), timeout: timeout,
-            redirects: RedirectPolicy(follow: !noFollow), tls: TLSOptions(caFile: caFile, insecure: insecure),
+            redirects: RedirectPolicy(follow: !noFollow), tls: TLSConfig(caFile: caFile, insecure: insecure),
             connection: warm ? .warm : .cold)
+        let scrubber = SecretScrubber(secrets: headers.filter { !$0.value.isEmpty }.map(\.value) + URLRedaction.credentials(in: url))
         var logger = Logger(label: "latency-agent")
         logger.logLevel = .warning
         let engine = ProbeEngine(seed: "probe", logger: logger) { _ in }
         var failures = 0
         for index in 1...count {
             if index > 1 { try await Task.sleep(for: HumanUnits.duration(interval)!) }
-            let result = try await engine.probe(endpoint)
+            let result = try await engine.probe(endpoint, scrubber: scrubber)
             if !result.succeeded { failures += 1 }
             print(json ? result.jsonLine(node: nil) : PhaseTable.render(result, index: index, of: count))
         }

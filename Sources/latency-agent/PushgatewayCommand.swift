@@ -22,10 +22,11 @@ struct PushgatewayCommand: AsyncParsableCommand {
             let logger = try logging.makeLogger()
             let config = try loadConfig(flag: config)
             guard let pushgateway = config.outputs.pushgateway else {
-                LineWriter.write("latency-agent: the configuration has no outputs.pushgateway\n", to: STDERR_FILENO)
+                LineWriter.write("latency-agent: the configuration has no outputs.pushgateway\n", to: LineWriter.standardError)
                 throw ExitCode(2)
             }
-            let outcome = await PushgatewayGroup(config: pushgateway, agent: config.agent, logger: logger).delete()
+            let scrubber = config.scrubber
+            let outcome = await PushgatewayGroup(config: pushgateway, agent: config.agent, scrubber: { scrubber }, logger: logger).delete()
             guard case .success(let response) = outcome, (200..<300).contains(response.status) else { throw ExitCode(1) }
             print("deleted job=\"\(config.agent.job)\" instance=\"\(config.agent.node)\"")
         }

@@ -18,8 +18,8 @@ struct SpoolCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try loadConfig(flag: config)
             let spool = try openSpoolOrExit(config)
-            let stats = try spool.statistics()
-            func time(_ nanoseconds: Int64) -> String { RFC3339.format(nanoseconds: nanoseconds) }
+            let stats = try spool.statistics(readers: config.spoolReaders + config.receiverReaders)
+            func time(_ time: Timestamp) -> String { time.rfc3339 }
             print("spool      \(spool.path)")
             print("records    \(stats.records)")
             print("size       \(stats.bytes / 1024) KiB of \(stats.maxBytes / 1024) KiB (\(100 * stats.bytes / max(1, stats.maxBytes))%)")
@@ -29,7 +29,7 @@ struct SpoolCommand: AsyncParsableCommand {
             }
             print("dropped    " + (stats.dropped.isEmpty ? "none" : stats.dropped.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))
             for reader in stats.readers {
-                print("reader     \(reader.name): at #\(reader.cursor), \(reader.records) records behind (\(String(format: "%.1f", reader.seconds)) s)")
+                print("reader     \(reader.reader): at #\(reader.cursor), \(reader.records) records behind (\(String(format: "%.1f", reader.age.inSeconds)) s)")
             }
             await spool.close()
         }
@@ -47,30 +47,38 @@ struct SpoolCommand: AsyncParsableCommand {
         @Flag(name: .shortAndLong, help: "Keep printing results as the agent writes them.")
         var follow = false
 
+        func validate() throws {
+            guard n >= 0 else { throw ValidationError("-n must be 0 or more") }
+        }
+
         func run() async throws {
             let config = try loadConfig(flag: config)
             let spool = try openSpoolOrExit(config)
-            let newest = try spool.statistics().newest?.sequence ?? 0
-            var cursor = newest > UInt64(max(0, n)) ? newest - UInt64(n) : 0
-            repeat {
-                let records = try spool.records(after: cursor, limit: 1000)
-                for record in records { print(record.result.jsonLine(node: config.agent.node)) }
-                cursor = records.last?.sequence ?? cursor
-                if follow && records.isEmpty { try await Task.sleep(for: .milliseconds(500)) }
-            } while follow
+            let newest = spool.lastSequence
+            var cursor = newest > UInt64(n) ? newest - UInt64(n) : 0
+            // The newest N first, in pages; then, with --follow, whatever the agent writes next.
+            while true {
+                let entries = try spool.results(after: cursor, limit: 1000)
+                for entry in entries where entry.sequence <= newest || follow { print(entry.value.jsonLine(node: config.agent.node)) }
+                cursor = entries.last?.sequence ?? cursor
+                if entries.isEmpty || (!follow && cursor >= newest) {
+                    guard follow else { break }
+                    try await Task.sleep(for: .milliseconds(500))
+                }
+            }
             await spool.close()
         }
     }
 }
 
 /// Opens the spool read-mostly for inspection; its writer only trims what the agent would trim.
-func openSpoolOrExit(_ config: AgentConfig) throws -> Spool {
+func openSpoolOrExit(_ config: Configuration) throws -> Spool {
     var logger = Logger(label: "latency-agent")
     logger.logLevel = .warning
     do {
         return try Agent.openSpool(config, logger: logger)
     } catch {
-        LineWriter.write("latency-agent: \(error)\n", to: STDERR_FILENO)
+        LineWriter.write("latency-agent: \(error)\n", to: LineWriter.standardError)
         throw ExitCode(1)
     }
 }

@@ -12,6 +12,8 @@ import NIOSSL
 /// - `/redirect/N` a chain of N redirects ending at `/ok`; `/loop` redirects to itself
 /// - `/bytes/N` a body of N bytes; `/drip` one byte every 100 ms, for at most 30 s
 /// - `/headers` echoes the request headers as `name: value` lines
+/// - `/big-header/N` answers with one response header of N bytes
+/// - `/echo` answers with the request line and headers, as a misbehaving proxy would
 ///
 /// Every request is counted by path, so tests can compare what was probed with what arrived.
 public final class TargetServer: Sendable {
@@ -22,12 +24,12 @@ public final class TargetServer: Sendable {
     private let counts: NIOLockedValueBox<[String: Int]>
     /// How long each delayed answer was actually held, in microseconds: event-loop timers can fire
     /// late on a busy machine, and timing tests compare against what really happened.
-    private let heldFor: NIOLockedValueBox<[Int64]>
+    private let heldFor: NIOLockedValueBox<[Duration]>
 
     public init(tls: TestCertificates? = nil) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let counts = NIOLockedValueBox<[String: Int]>([:])
-        let heldFor = NIOLockedValueBox<[Int64]>([])
+        let heldFor = NIOLockedValueBox<[Duration]>([])
         let sslContext = try tls.map { certificates in
             try NIOSSLContext(
                 configuration: .makeServerConfiguration(
@@ -67,8 +69,8 @@ public final class TargetServer: Sendable {
         "\(scheme)://127.0.0.1:\(port)\(path)"
     }
 
-    /// The actual hold times of `/delay/…` answers so far, in microseconds, in order.
-    public var delaysHeld: [Int64] { heldFor.withLockedValue { $0 } }
+    /// The actual hold times of `/delay/…` answers so far, in order.
+    public var delaysHeld: [Duration] { heldFor.withLockedValue { $0 } }
 
     public func requests(to path: String) -> Int {
         counts.withLockedValue { $0[path] ?? 0 }
@@ -85,10 +87,10 @@ private final class TargetHandler: ChannelInboundHandler, RemovableChannelHandle
     typealias OutboundOut = HTTPServerResponsePart
 
     private let counts: NIOLockedValueBox<[String: Int]>
-    private let heldFor: NIOLockedValueBox<[Int64]>
+    private let heldFor: NIOLockedValueBox<[Duration]>
     private var head: HTTPRequestHead?
 
-    init(counts: NIOLockedValueBox<[String: Int]>, heldFor: NIOLockedValueBox<[Int64]>) {
+    init(counts: NIOLockedValueBox<[String: Int]>, heldFor: NIOLockedValueBox<[Duration]>) {
         self.counts = counts
         self.heldFor = heldFor
     }
@@ -127,6 +129,11 @@ private final class TargetHandler: ChannelInboundHandler, RemovableChannelHandle
             drip(context: context)
         case ("headers", _):
             send(.ok, body: head.headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n"), context: context)
+        case ("big-header", let size?):
+            send(.ok, body: "ok", headers: [("X-Big", String(repeating: "h", count: size))], context: context)
+        case ("echo", _):
+            let echoed = "\(head.method) \(head.uri)\n" + head.headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
+            send(.badRequest, body: echoed, context: context)
         default:
             send(.notFound, body: "not found", context: context)
         }
@@ -141,7 +148,7 @@ private final class TargetHandler: ChannelInboundHandler, RemovableChannelHandle
             if NIODeadline.now() < deadline {
                 handler.respond(after: deadline, since: received, context: context)
             } else {
-                let held = (NIODeadline.now() - received).nanoseconds / 1000
+                let held = Duration.nanoseconds((NIODeadline.now() - received).nanoseconds)
                 handler.heldFor.withLockedValue { $0.append(held) }
                 handler.send(.ok, body: "ok", context: context)
             }

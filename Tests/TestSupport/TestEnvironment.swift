@@ -32,7 +32,8 @@ public enum TestEnvironment {
     /// A GET answered with 2xx, as text; the client is the agent's own output client.
     public static func get(_ url: String) async throws -> String {
         let client = OutputHTTPClient(
-            name: "test-get", connection: OutputConnection(url: url, timeout: .seconds(5)), responseBodyLimit: 256 << 20)
+            name: "test-get", connection: ConnectionConfig(url: url, timeout: .seconds(5)), responseBodyLimit: 256 << 20,
+            scrubber: { SecretScrubber() })
         let response = try await client.send(OutputRequest(method: "GET", url: url)).get()
         guard (200..<300).contains(response.status) else {
             throw HTTPStatusError(url: url, status: response.status, body: response.body)

@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -6,14 +5,16 @@ import UnixSignals
 
 /// The composition root: turns a loaded configuration into running services.
 ///
-/// Services stop in reverse order: the prober first (probes in flight finish), then each output
-/// makes a last delivery of everything spooled, then the server, then the spool closes.
+/// Services stop in reverse order of registration: the prober first (probes in flight finish),
+/// then the alert evaluator turns the last results into events, then each output makes a last
+/// delivery of everything spooled, then the receivers, the server and the status board; then the
+/// spool closes.
 public final class Agent: Sendable {
     public let spool: Spool
     public let engine: ProbeEngine
     public let live: LiveConfig
     public let board: StatusBoard
-    public let outputHealth: OutputHealth
+    public let health: ReaderHealth
     public let alertState: AlertState
     private let group: ServiceGroup
     private let logger: Logger
@@ -26,77 +27,105 @@ public final class Agent: Sendable {
     ///   - printResults: also write every result as a JSON line on standard output.
     ///   - stopSignals: the signals that stop the agent gracefully (none in tests, which call `shutdown()`).
     public init(
-        config: AgentConfig, loadConfig: (@Sendable () throws(ConfigError) -> AgentConfig)? = nil,
+        config: Configuration, loadConfig: (@Sendable () throws(ConfigError) -> Configuration)? = nil,
         printResults: Bool = false, stopSignals: [UnixSignal] = [.sigterm, .sigint], logger: Logger
     ) throws(AgentError) {
+        SystemError.raiseOpenFileLimit()
         let node = config.agent.node
         let spool = try Self.openSpool(config, logger: logger)
         let metrics = SelfMetrics()
         let engine = ProbeEngine(seed: node, logger: logger, observer: metrics.probeObserver) { result in
             spool.append(result)
-            if printResults { LineWriter.write(result.jsonLine(node: node) + "\n", to: STDOUT_FILENO) }
+            if printResults { LineWriter.write(result.jsonLine(node: node) + "\n", to: LineWriter.standardOutput) }
         }
         let live = LiveConfig(config)
-        let outputHealth = OutputHealth()
+        let health = ReaderHealth()
         let alertState = AlertState()
-        let pushgateway = config.outputs.pushgateway
-        let board = StatusBoard(
-            buckets: pushgateway?.buckets ?? PushgatewayConfig.defaultBuckets,
-            phaseBuckets: pushgateway?.phaseBuckets ?? PushgatewayConfig.defaultPhaseBuckets,
-            uptimeWindow: pushgateway?.uptimeWindow ?? .seconds(3600))
+        let board = StatusBoard(pushgateway: config.outputs.pushgateway)
+        let reloader = ConfigReloader(load: loadConfig, live: live, engine: engine, logger: logger)
         self.spool = spool
         self.engine = engine
         self.live = live
         self.board = board
-        self.outputHealth = outputHealth
+        self.health = health
         self.alertState = alertState
         self.logger = logger
-        let reloader = ConfigReloader(load: loadConfig, live: live, engine: engine, logger: logger)
         self.reloader = reloader
+        let scrubber: @Sendable () -> SecretScrubber = { live.configuration.scrubber }
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        func add(_ service: any Service) { services.append(.init(service: service)) }
         if let server = config.server {
             // The board only serves the server's pages.
-            services.append(.init(service: StatusBoard.Reader(board: board, spool: spool, logger: logger)))
-            let reload: @Sendable () async -> Result<String, ConfigError> = { await reloader.reload() }
+            add(SpoolReader(
+                name: .statusBoard, policy: StatusBoardPolicy(), source: .results, spool: spool, live: live, health: health,
+                subject: "status board", publish: { board.add($0) }, logger: logger))
             let context = AgentServer.Context(
-                live: live, engine: engine, spool: spool, board: board, outputs: outputHealth, alerts: alertState,
-                metrics: metrics, startedAt: WallClock.now(), reload: reload)
+                live: live, engine: engine, spool: spool, board: board, health: health, alerts: alertState, metrics: metrics,
+                readers: config.spoolReaders + config.receiverReaders, startedAt: .now, reload: { await reloader.reload() })
             let port = port
-            services.append(.init(service: AgentServer.service(server, context: context, boundPort: { bound in
-                port.value.store(bound, ordering: .relaxed)
-            }, logger: logger)))
-        }
-        if let pushgateway {
-            services.append(.init(service: PushgatewayOutput(
-                config: pushgateway, agent: config.agent, live: live, spool: spool, health: outputHealth, logger: logger)))
-        }
-        if let loki = config.outputs.loki {
-            services.append(.init(service: LokiOutput(config: loki, agent: config.agent, spool: spool, health: outputHealth, logger: logger)))
+            add(AgentServer.service(server, context: context, onBound: { port.value.store($0, ordering: .relaxed) }, logger: logger))
         }
         if let alerting = config.alerting {
-            services.append(.init(service: AlertService(config: alerting, live: live, spool: spool, state: alertState, logger: logger)))
             for receiver in alerting.receivers {
-                services.append(.init(service: SlackSender(
-                    receiver: receiver, node: node, groupingWindow: alerting.groupingWindow, spool: spool, health: outputHealth,
-                    logger: logger)))
+                let client = OutputHTTPClient(
+                    name: "slack", connection: ConnectionConfig(url: receiver.webhook.exposedValue, timeout: receiver.timeout),
+                    scrubber: scrubber)
+                add(SpoolReader(
+                    name: receiver.readerName,
+                    policy: SlackPolicy(receiver: receiver, node: node, groupingWindow: alerting.groupingWindow),
+                    retry: .alerts, source: .outbox, spool: spool, live: live, health: health, subject: "slack",
+                    transport: { await client.send($0) }, logger: logger))
             }
         }
-        services.append(.init(service: ReloadService(reload: { await reloader.reload() })))
-        services.append(.init(service: ProbeService(engine: engine, live: live, logger: logger)))
-        self.group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: stopSignals, logger: logger))
+        if let pushgateway = config.outputs.pushgateway {
+            let group = PushgatewayGroup(config: pushgateway, agent: config.agent, scrubber: scrubber, logger: logger)
+            let readers = config.spoolReaders + config.receiverReaders
+            add(SpoolReader(
+                name: .pushgateway, policy: PushgatewayPolicy(config: pushgateway, keepRemoved: config.spool.retain),
+                retry: .outputs, source: .results, spool: spool, live: live, health: health, subject: "pushgateway", noun: "push",
+                transport: { request in
+                    let families = request.fold.metricFamilies(configured: request.configured)
+                        + SelfMetrics.delivery(spool: try? spool.statistics(readers: readers), readers: health.snapshot)
+                    return await group.replace(with: families)
+                },
+                onFinish: { if pushgateway.deleteOnShutdown { _ = await group.delete() } }, logger: logger))
+        }
+        if let loki = config.outputs.loki {
+            let client = OutputHTTPClient(name: "loki", connection: loki.connection, scrubber: scrubber)
+            add(SpoolReader(
+                name: .loki, policy: LokiPolicy(config: loki, job: config.agent.job, node: node), retry: loki.retry,
+                source: .results, spool: spool, live: live, health: health, subject: "loki", noun: "push",
+                transport: { await client.send($0) }, logger: logger))
+        }
+        if let alerting = config.alerting {
+            add(SpoolReader(
+                name: .alertEvaluator, policy: AlertEvaluatorPolicy(alerting: alerting), source: .results, spool: spool,
+                live: live, health: health, subject: "alerts", publish: { alertState.update($0) }, logger: logger))
+        }
+        add(ReloadService(reload: { await reloader.reload() }))
+        add(ProbeService(engine: engine, live: live, logger: logger))
+        let longestTimeout = config.endpoints.map(\.timeout).max() ?? .zero
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: stopSignals, logger: logger)
+        // A backend that hangs at shutdown must not keep the agent from exiting: what it did not
+        // take stays in the spool for the next start.
+        configuration.maximumGracefulShutdownDuration = longestTimeout + Self.drainAllowance
+        self.group = ServiceGroup(configuration: configuration)
     }
+
+    /// How long the outputs may take for their last deliveries at shutdown.
+    public static let drainAllowance = Duration.seconds(20)
 
     /// Runs until a stop signal or `shutdown()`, then closes the spool.
     public func run() async throws {
-        let config = live.config
+        let config = live.configuration
         logger.info(
             "latency-agent starting",
             metadata: [
                 "version": "\(AgentVersion.current)", "node": "\(config.agent.node)", "spool": "\(config.spool.path)",
-                "outputs": "\(config.outputs.readerNames.joined(separator: ","))",
+                "outputs": "\(config.outputs.readerNames.map(\.storageKey).joined(separator: ","))",
                 "server": "\(config.server.map { "\($0.address):\($0.port)" } ?? "off")",
+                "open_file_limit": "\(SystemError.openFileLimit)",
             ])
         try await group.run()
         await spool.close()
@@ -119,10 +148,9 @@ public final class Agent: Sendable {
     }
 
     /// Opens the configured spool, or says what to fix.
-    public static func openSpool(_ config: AgentConfig, logger: Logger) throws(AgentError) -> Spool {
+    public static func openSpool(_ config: Configuration, logger: Logger) throws(AgentError) -> Spool {
         do {
-            return try Spool(
-                settings: config.spool, readers: config.spoolReaders, outboxReaders: config.outboxReaders, logger: logger)
+            return try Spool(config: config.spool, readers: config.spoolReaders, receivers: config.receiverReaders, logger: logger)
         } catch {
             throw AgentError(
                 message: "cannot open the spool at \(config.spool.path): \(error); "

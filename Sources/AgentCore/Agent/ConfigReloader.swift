@@ -1,27 +1,54 @@
 import Logging
 
-/// Applies a re-read configuration to the running agent.
-struct ConfigReloader: Sendable {
-    let load: (@Sendable () throws(ConfigError) -> AgentConfig)?
-    let live: LiveConfig
-    let engine: ProbeEngine
-    let logger: Logger
+/// Applies a re-read configuration to the running agent, at most once a second: requests that
+/// arrive while a reload is due or running share its outcome, so a burst of SIGHUPs or
+/// `POST /-/reload` calls costs one reload and one log line, not one per call.
+actor ConfigReloader {
+    private let load: (@Sendable () throws(ConfigError) -> Configuration)?
+    private let live: LiveConfig
+    private let engine: ProbeEngine
+    private let logger: Logger
+    private var pending: Task<Result<String, ConfigError>, Never>?
+    private var lastReload: MonotonicInstant?
+    /// Reloads closer together than this are merged into one.
+    static let spacing = Duration.seconds(1)
+
+    init(load: (@Sendable () throws(ConfigError) -> Configuration)?, live: LiveConfig, engine: ProbeEngine, logger: Logger) {
+        self.load = load
+        self.live = live
+        self.engine = engine
+        self.logger = logger
+    }
 
     /// Re-reads the configuration. A valid one replaces the endpoints at once (unchanged ones keep
     /// their rhythm, spooled data is untouched); an invalid one is logged and the running one kept.
     /// Other sections take effect at the next start, and the log says so.
     func reload() async -> Result<String, ConfigError> {
+        if let pending { return await pending.value }
+        let wait = lastReload.map { ($0 + Self.spacing).duration(after: .now) } ?? .zero
+        let task = Task { [self] in
+            if wait > .zero { try? await Task.sleep(for: wait) }
+            return await apply()
+        }
+        pending = task
+        let outcome = await task.value
+        pending = nil
+        lastReload = .now
+        return outcome
+    }
+
+    private func apply() -> Result<String, ConfigError> {
         guard let load else {
             return .failure(ConfigError(source: "latency-agent", message: "started without a configuration source to reload from"))
         }
-        let next: AgentConfig
+        let next: Configuration
         do {
             next = try load()
         } catch {
             logger.error("configuration reload rejected; keeping the running configuration", metadata: ["error": "\(error)"])
             return .failure(error)
         }
-        var current = live.config
+        var current = live.configuration
         let before = Dictionary(uniqueKeysWithValues: current.endpoints.map { ($0.name, $0) })
         let after = Dictionary(uniqueKeysWithValues: next.endpoints.map { ($0.name, $0) })
         let added = after.keys.filter { before[$0] == nil }.count
@@ -32,15 +59,12 @@ struct ConfigReloader: Sendable {
         if next.spool != current.spool { deferred.append("spool") }
         if next.outputs != current.outputs { deferred.append("outputs") }
         if next.server != current.server { deferred.append("server") }
-        // Alert rules belong to their endpoints and change with them; receivers, maintenance and
+        // Alert rules live on their endpoints and change with them; receivers, maintenance and
         // grouping wait for a restart.
-        var nextAlerting = next.alerting
-        nextAlerting?.rules = current.alerting?.rules ?? [:]
-        if nextAlerting != current.alerting { deferred.append("alerting") }
+        if next.alerting != current.alerting { deferred.append("alerting") }
         current.endpoints = next.endpoints
-        if current.alerting != nil { current.alerting?.rules = next.alerting?.rules ?? [:] }
         live.replace(with: current)
-        engine.setEndpoints(next.endpoints)
+        engine.setEndpoints(current.endpoints, scrubber: current.scrubber)
         let summary = "reloaded: \(next.endpoints.count) endpoints (\(added) added, \(removed) removed, \(changed) changed)"
         logger.notice("configuration reloaded", metadata: [
             "endpoints": "\(next.endpoints.count)", "added": "\(added)", "removed": "\(removed)", "changed": "\(changed)",

@@ -1,17 +1,18 @@
 import Synchronization
 
 /// The configuration in force, replaced by a successful reload. Components that must follow a
-/// reload (the endpoints the status page lists, the series the Pushgateway keeps) read it here.
+/// reload (the endpoints the status page lists, the series the Pushgateway keeps, the secrets to
+/// scrub) read it here.
 public final class LiveConfig: Sendable {
-    private let current: Mutex<AgentConfig>
+    private let current: Mutex<Configuration>
 
-    public init(_ config: AgentConfig) {
-        self.current = Mutex(config)
+    public init(_ configuration: Configuration) {
+        self.current = Mutex(configuration)
     }
 
-    public var config: AgentConfig { current.withLock { $0 } }
+    public var configuration: Configuration { current.withLock { $0 } }
 
-    func replace(with config: AgentConfig) {
-        current.withLock { $0 = config }
+    func replace(with configuration: Configuration) {
+        current.withLock { $0 = configuration }
     }
 }

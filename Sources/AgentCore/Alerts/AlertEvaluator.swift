@@ -9,17 +9,17 @@ import Foundation
 /// holds `min_probes`, and also need M good evaluations to resolve, so a flapping endpoint
 /// does not send a message per probe.
 public struct AlertEvaluator: Sendable, Equatable {
-    struct Sample: Codable, Sendable, Equatable {
-        var time: Int64
+    struct Sample: Sendable, Equatable {
+        var time: Timestamp
         var succeeded: Bool
-        var micros: Int64
+        var total: Duration
     }
 
     struct Firing: Codable, Sendable, Equatable {
-        var since: Int64
+        var since: Timestamp
         /// False while a maintenance window held its notification back.
         var notified: Bool
-        var lastNotice: Int64
+        var lastNotice: Timestamp
         var goodStreak = 0
     }
 
@@ -41,7 +41,7 @@ public struct AlertEvaluator: Sendable, Equatable {
     public init() {}
 
     /// Adds a result to the windows only: how the windows are rebuilt after a restart.
-    public mutating func observe(_ result: ProbeResult, rules: AlertRules) {
+    public mutating func observe(_ result: ProbeResult, rules: AlertRulesConfig) {
         var state = endpoints[result.endpoint] ?? EndpointState()
         Self.record(result, in: &state, window: rules.window)
         endpoints[result.endpoint] = state
@@ -49,15 +49,14 @@ public struct AlertEvaluator: Sendable, Equatable {
 
     /// Evaluates every rule after `result` and returns the transitions it causes.
     public mutating func evaluate(
-        _ result: ProbeResult, rules: AlertRules, latencyThreshold: Duration, inMaintenance: Bool,
-        remindEvery: Duration? = nil
+        _ result: ProbeResult, rules: AlertRulesConfig, inMaintenance: Bool, remindEvery: Duration? = nil
     ) -> [AlertEvent] {
         var state = endpoints[result.endpoint] ?? EndpointState()
         Self.record(result, in: &state, window: rules.window)
         if result.succeeded {
             state.failures = 0
             state.successes += 1
-            if result.timings.total > latencyThreshold.nanoseconds / 1000 {
+            if result.timings.total > rules.slowAbove {
                 state.slow += 1
                 state.fast = 0
             } else {
@@ -70,14 +69,14 @@ public struct AlertEvaluator: Sendable, Equatable {
             state.lastError = result.failure.map { "\($0.reason.rawValue): \($0.message)" }
         }
         var events: [AlertEvent] = []
-        func event(_ kind: AlertEvent.Kind, _ rule: AlertRule, _ value: String, _ threshold: String, since: Int64, silenced: Bool)
+        func event(_ kind: AlertEvent.Kind, _ rule: AlertRule, _ value: String, _ threshold: String, since: Timestamp, silenced: Bool)
             -> AlertEvent
         {
             AlertEvent(
                 kind: kind, rule: rule, endpoint: result.endpoint, url: result.url, value: value, threshold: threshold,
                 since: since, at: result.startedAt, lastError: state.lastError, silenced: silenced)
         }
-        for (rule, verdict) in Self.verdicts(state, rules: rules, latencyThreshold: latencyThreshold, result: result) {
+        for (rule, verdict) in Self.verdicts(state, rules: rules, result: result) {
             switch (state.firing[rule], verdict.breached) {
             case (nil, true?) where verdict.readyToFire:
                 state.firing[rule] = Firing(since: result.startedAt, notified: !inMaintenance, lastNotice: result.startedAt)
@@ -99,7 +98,7 @@ public struct AlertEvaluator: Sendable, Equatable {
                     firing.notified = true
                     firing.lastNotice = result.startedAt
                     events.append(event(.firing, rule, verdict.value, verdict.threshold, since: firing.since, silenced: false))
-                } else if !inMaintenance, let remindEvery, result.startedAt - firing.lastNotice >= remindEvery.nanoseconds {
+                } else if !inMaintenance, let remindEvery, result.startedAt - firing.lastNotice >= remindEvery {
                     firing.lastNotice = result.startedAt
                     events.append(event(.reminder, rule, verdict.value, verdict.threshold, since: firing.since, silenced: false))
                 }
@@ -132,9 +131,7 @@ public struct AlertEvaluator: Sendable, Equatable {
         var threshold: String
     }
 
-    static func verdicts(_ state: EndpointState, rules: AlertRules, latencyThreshold: Duration, result: ProbeResult)
-        -> [(AlertRule, Verdict)]
-    {
+    static func verdicts(_ state: EndpointState, rules: AlertRulesConfig, result: ProbeResult) -> [(AlertRule, Verdict)] {
         var verdicts: [(AlertRule, Verdict)] = []
         // down: N failures in a row fire; M successes in a row resolve.
         verdicts.append((.down, Verdict(
@@ -144,17 +141,17 @@ public struct AlertEvaluator: Sendable, Equatable {
         verdicts.append((.slow, Verdict(
             breached: state.slow >= rules.slowProbes ? true : (state.fast >= rules.recoveries ? false : nil),
             countsItsOwnRecoveries: true, value: "\(seconds(result.timings.total)) (\(state.slow) slow in a row)",
-            threshold: "\(seconds(latencyThreshold.nanoseconds / 1000)) for \(rules.slowProbes) probes")))
+            threshold: "\(seconds(rules.slowAbove)) for \(rules.slowProbes) probes")))
         let window = state.window
         if window.count >= rules.minProbes {
             let successes = window.filter(\.succeeded)
             let total = Double(window.count)
             if let limit = rules.quantileAbove, !successes.isEmpty {
-                let sorted = successes.map(\.micros).sorted()
+                let sorted = successes.map(\.total).sorted()
                 let value = sorted[min(sorted.count - 1, Int((rules.quantile * Double(sorted.count)).rounded(.up)) - 1)]
                 verdicts.append((.latency, Verdict(
-                    breached: value > limit.nanoseconds / 1000, value: "p\(Int(rules.quantile * 100)) \(seconds(value))",
-                    threshold: "\(seconds(limit.nanoseconds / 1000)) over \(HumanUnits.format(rules.window))")))
+                    breached: value > limit, value: "p\(Int(rules.quantile * 100)) \(seconds(value))",
+                    threshold: "\(seconds(limit)) over \(HumanUnits.format(rules.window))")))
             }
             let errorRate = Double(window.count - successes.count) / total * 100
             if let limit = rules.errorRateAbove {
@@ -170,25 +167,25 @@ public struct AlertEvaluator: Sendable, Equatable {
             }
         }
         if let within = rules.certificateExpiresWithin, let expiry = result.chainEarliestExpiry {
-            let left = expiry * 1_000_000_000 - result.startedAt
+            let left = expiry - result.startedAt
             verdicts.append((.certificate, Verdict(
-                breached: left < within.nanoseconds,
-                value: String(format: "expires in %.1f days", Double(left) / 86_400e9),
-                threshold: String(format: "%.0f days", Double(within.nanoseconds) / 86_400e9))))
+                breached: left < within,
+                value: String(format: "expires in %.1f days", left.inSeconds / 86_400),
+                threshold: String(format: "%.0f days", within.inSeconds / 86_400))))
         }
         return verdicts
     }
 
     private static func record(_ result: ProbeResult, in state: inout EndpointState, window: Duration) {
-        state.window.append(Sample(time: result.startedAt, succeeded: result.succeeded, micros: result.timings.total))
-        let cutoff = result.startedAt - window.nanoseconds
+        state.window.append(Sample(time: result.startedAt, succeeded: result.succeeded, total: result.timings.total))
+        let cutoff = result.startedAt - window
         if let first = state.window.firstIndex(where: { $0.time > cutoff }), first > 0 {
             state.window.removeFirst(first)
         }
     }
 
-    static func seconds(_ micros: Int64) -> String {
-        micros >= 1_000_000 ? String(format: "%.2f s", Double(micros) / 1e6) : String(format: "%.0f ms", Double(micros) / 1e3)
+    static func seconds(_ value: Duration) -> String {
+        value >= .seconds(1) ? String(format: "%.2f s", value.inSeconds) : String(format: "%.0f ms", value.inSeconds * 1000)
     }
 }
 

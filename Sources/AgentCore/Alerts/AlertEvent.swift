@@ -12,10 +12,10 @@ public struct AlertEvent: Codable, Sendable, Equatable {
     /// The measured value and the threshold, both as people read them (`1.42 s`, `12.5 %`).
     public var value: String
     public var threshold: String
-    /// When the alert started firing, Unix nanoseconds.
-    public var since: Int64
-    /// When this transition happened (the probe's start time), Unix nanoseconds.
-    public var at: Int64
+    /// When the alert started firing.
+    public var since: Timestamp
+    /// When this transition happened (the probe's start time).
+    public var at: Timestamp
     public var lastError: String?
     /// Held back by a maintenance window: logged, never sent.
     public var silenced: Bool

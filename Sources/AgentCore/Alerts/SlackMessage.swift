@@ -16,7 +16,7 @@ public enum SlackMessage {
         let title = "\(headline.joined(separator: ", ")) on \(node)"
         var lines: [String] = []
         for event in events.prefix(listed) {
-            let since = RFC3339.format(nanoseconds: event.since).prefix(19) + "Z"
+            let since = event.since.rfc3339.prefix(19) + "Z"
             var line: String
             switch event.kind {
             case .firing, .reminder:
@@ -51,8 +51,8 @@ public enum SlackMessage {
         return Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
     }
 
-    static func duration(_ nanoseconds: Int64) -> String {
-        let seconds = max(0, nanoseconds / 1_000_000_000)
+    static func duration(_ value: Duration) -> String {
+        let seconds = max(0, value.components.seconds)
         if seconds < 60 { return "\(seconds) s" }
         if seconds < 3600 { return "\(seconds / 60) min \(seconds % 60) s" }
         return "\(seconds / 3600) h \(seconds % 3600 / 60) min"

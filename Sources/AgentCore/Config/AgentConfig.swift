@@ -1,75 +1,122 @@
-/// The whole agent configuration: who this agent is, where it keeps its spool, and what it probes.
+/// The `agent` section: who this agent is, and the guards it applies to the rest of the file.
 public struct AgentConfig: Sendable, Equatable {
-    public var agent: AgentSettings
-    public var spool: SpoolSettings
-    public var endpoints: [EndpointConfig]
-    public var outputs: OutputsConfig
-    /// Alert rules and receivers; nil: no alerting.
-    public var alerting: AlertingConfig?
-    /// The local HTTP server; nil turns it off. Both loaders turn it on unless told otherwise.
-    public var server: ServerSettings?
-
-    public init(
-        agent: AgentSettings, spool: SpoolSettings = .init(), endpoints: [EndpointConfig],
-        outputs: OutputsConfig = .init(), server: ServerSettings? = nil, alerting: AlertingConfig? = nil
-    ) {
-        self.alerting = alerting
-        self.server = server
-        self.agent = agent
-        self.spool = spool
-        self.endpoints = endpoints
-        self.outputs = outputs
-    }
-}
-
-extension AgentConfig {
-    /// Everything that reads results from the spool: the outputs and the alert evaluator.
-    public var spoolReaders: [String] {
-        outputs.readerNames + (alerting == nil ? [] : [AlertingConfig.readerName])
-    }
-
-    /// The alert receivers, which read the outbox.
-    public var outboxReaders: [String] { alerting?.receivers.map(\.readerName) ?? [] }
-}
-
-public struct AgentSettings: Sendable, Equatable {
     /// This vantage point's name: the `instance` of every pushed group and log stream.
     public var node: String
-    public var job: String
+    public var job: String = "latency-agent"
+    /// Intervals shorter than this are refused: `interval: 1ms` is nearly always a typo for `1m`
+    /// and would fire thousands of probes a second.
+    public var minInterval: Duration = .seconds(1)
+    /// Query parameters whose values are shown as `<redacted>` wherever a URL is shown or stored.
+    public var redactedQueryParameters: [String] = URLRedaction.defaultParameters
 
     public init(node: String, job: String = "latency-agent") {
         self.node = node
         self.job = job
     }
+
+    static let keys = ["node", "job", "min_interval", "redact_query_params"]
+
+    init(_ node: ConfigNode?, defaultNode: String) throws(ConfigError) {
+        self.init(node: defaultNode)
+        guard let node else { return }
+        let mapping = try node.mapping(allowed: Self.keys)
+        if let name = try mapping["node"]?.nonEmptyString() { self.node = name }
+        if let job = try mapping["job"]?.nonEmptyString() { self.job = job }
+        if let minimum = try mapping["min_interval"]?.positiveDuration() { minInterval = minimum }
+        if let list = mapping["redact_query_params"] {
+            redactedQueryParameters = try list.sequence().map { item throws(ConfigError) in try item.nonEmptyString() }
+        }
+    }
+
+    /// The form of `url` that may be shown or stored.
+    public func display(_ url: String) -> String {
+        URLRedaction.display(url, redacting: redactedQueryParameters)
+    }
 }
 
-public struct SpoolSettings: Sendable, Equatable {
-    public var path: String
+/// The `spool` section: where results are kept and how much of them.
+public struct SpoolConfig: Sendable, Equatable {
+    public var path = "/var/lib/latency-agent/spool"
     /// The LMDB map size: the most disk the spool may use.
-    public var maxSize: Int
+    public var maxSize = 512 * 1024 * 1024
     /// How long records stay after every reader has handled them: the history `/status` and
-    /// alert windows are rebuilt from.
-    public var retain: Duration
+    /// alert windows are rebuilt from, and how long a removed endpoint's counters are kept.
+    public var retain: Duration = .seconds(3600)
 
     public init(path: String = "/var/lib/latency-agent/spool", maxSize: Int = 512 * 1024 * 1024, retain: Duration = .seconds(3600)) {
         self.path = path
         self.maxSize = maxSize
         self.retain = retain
     }
+
+    init(_ node: ConfigNode?) throws(ConfigError) {
+        self.init()
+        guard let node else { return }
+        let mapping = try node.mapping(allowed: ["path", "max_size", "retain"])
+        if let path = try mapping["path"]?.nonEmptyString() { self.path = path }
+        if let sizeNode = mapping["max_size"] {
+            let size = try sizeNode.byteSize()
+            guard size >= 1024 * 1024 else { throw sizeNode.error("spool.max_size must be at least 1MiB") }
+            maxSize = size
+        }
+        if let retain = try mapping["retain"]?.positiveDuration() { self.retain = retain }
+    }
 }
 
-/// Where `/health`, `/ready`, `/status` and `/metrics` are served.
-public struct ServerSettings: Sendable, Equatable {
+/// The `server` section: where `/health`, `/ready`, `/status` and `/metrics` are served.
+public struct ServerConfig: Sendable, Equatable {
     /// 9473 is used by no common exporter (Pushgateway 9091, node_exporter 9100, graphite
     /// 9108–9109, blackbox 9115).
     public static let defaultPort = 9473
 
-    public var address: String
+    /// An IP address (`0.0.0.0`, `127.0.0.1`, `::`) or `localhost`.
+    public var address = "0.0.0.0"
     /// 0 picks a free port (tests).
-    public var port: Int
+    public var port = ServerConfig.defaultPort
+    /// `POST /-/reload`, off unless asked for (like Prometheus' `--web.enable-lifecycle`): the
+    /// server listens on every address and has no authentication. SIGHUP always works.
+    public var enableReload = false
+    /// Connections beyond this make the server close its longest-idle connection, so idle clients
+    /// can never lock `/health` out or take the prober's sockets.
+    public var maxConnections = 64
+    /// A connection that has sent nothing for this long is closed; so is one whose request head
+    /// has not arrived in full by then.
+    public var idleTimeout: Duration = .seconds(10)
 
-    public init(address: String = "0.0.0.0", port: Int = ServerSettings.defaultPort) {
+    public init(address: String = "0.0.0.0", port: Int = ServerConfig.defaultPort, enableReload: Bool = false) {
         self.address = address
         self.port = port
+        self.enableReload = enableReload
+    }
+
+    /// nil when the section says `enabled: false`.
+    static func parse(_ node: ConfigNode?) throws(ConfigError) -> ServerConfig? {
+        var config = ServerConfig()
+        guard let node else { return config }
+        let mapping = try node.mapping(
+            allowed: ["enabled", "address", "port", "enable_reload", "max_connections", "idle_timeout"])
+        if try mapping["enabled"]?.bool() == false { return nil }
+        if let addressNode = mapping["address"] {
+            let address = try addressNode.string()
+            guard address == "localhost" || IPAddress.isLiteral(address) else {
+                throw addressNode.error(
+                    "server.address must be an IP address such as 0.0.0.0 (every address), 127.0.0.1 or ::, or localhost; "
+                        + "found \"\(address)\"")
+            }
+            config.address = address
+        }
+        if let port = try mapping["port"]?.int(in: 0...65535) { config.port = port }
+        if let enable = try mapping["enable_reload"]?.bool() { config.enableReload = enable }
+        if let connections = try mapping["max_connections"]?.int(in: 4...10_000) { config.maxConnections = connections }
+        if let timeout = try mapping["idle_timeout"]?.positiveDuration() { config.idleTimeout = timeout }
+        return config
+    }
+}
+
+extension ConfigNode {
+    func nonEmptyString() throws(ConfigError) -> String {
+        let text = try string()
+        guard !text.isEmpty else { throw error("\(path) must not be empty") }
+        return text
     }
 }

@@ -1,19 +1,20 @@
 import Foundation
 
-/// Alerting without Alertmanager: the rules the agent evaluates itself, when notifications are
-/// silenced, and where they go.
+/// The `alerting` section: alerting without Alertmanager. The rules themselves are settled onto
+/// each endpoint when the file is loaded (`EndpointConfig.alertRules`); this holds when
+/// notifications are held back and where they go.
 public struct AlertingConfig: Sendable, Equatable {
-    /// Rules per endpoint name (the `alerting.rules` defaults with each endpoint's `alerts` on top).
-    public var rules: [String: AlertRules]
+    /// `alerting.rules`: the defaults every endpoint starts from.
+    public var rules: AlertRulesConfig
     public var maintenance: [MaintenanceWindow]
-    public var receivers: [SlackReceiver]
+    public var receivers: [SlackReceiverConfig]
     /// Transitions this close together go out as one message.
     public var groupingWindow: Duration
     /// While an alert fires, repeat it this often; nil: never.
     public var remindEvery: Duration?
 
     public init(
-        rules: [String: AlertRules] = [:], maintenance: [MaintenanceWindow] = [], receivers: [SlackReceiver] = [],
+        rules: AlertRulesConfig = .init(), maintenance: [MaintenanceWindow] = [], receivers: [SlackReceiverConfig] = [],
         groupingWindow: Duration = .seconds(10), remindEvery: Duration? = nil
     ) {
         self.rules = rules
@@ -23,7 +24,7 @@ public struct AlertingConfig: Sendable, Equatable {
         self.remindEvery = remindEvery
     }
 
-    public static let readerName = "alerts"
+    static let keys = ["rules", "maintenance", "slack", "grouping_window", "remind_every"]
 
     /// The default grouping window: the longest probe interval (at most a minute). Probes are
     /// spread over their interval, so an outage of many endpoints is detected within one interval;
@@ -32,20 +33,53 @@ public struct AlertingConfig: Sendable, Equatable {
         min(.seconds(60), endpoints.map(\.interval).max() ?? .seconds(10))
     }
 
-    public func rules(for endpoint: String) -> AlertRules { rules[endpoint] ?? AlertRules() }
+    public func inMaintenance(at time: Timestamp) -> Bool { maintenance.contains { $0.contains(time) } }
 
-    public func inMaintenance(at time: Int64) -> Bool { maintenance.contains { $0.contains(time) } }
+    /// The rules part alone, read before the endpoints (which start from them).
+    static func rules(_ mapping: ConfigMapping?) throws(ConfigError) -> AlertRulesConfig {
+        guard let node = mapping?["rules"] else { return AlertRulesConfig() }
+        return try AlertRulesConfig().overridden(by: node.mapping(allowed: AlertRulesConfig.keys))
+    }
+
+    /// - Parameters:
+    ///   - webhook: `SLACK_WEBHOOK_URL`, used when the section names no receiver.
+    ///   - endpoints: the endpoints loaded, which receivers may filter on.
+    init(
+        _ mapping: ConfigMapping?, rules: AlertRulesConfig, webhook: Secret?, endpoints: [EndpointConfig]
+    ) throws(ConfigError) {
+        self.init(rules: rules, groupingWindow: Self.grouping(for: endpoints))
+        if let window = try mapping?["grouping_window"]?.positiveDuration() { groupingWindow = window }
+        remindEvery = try mapping?["remind_every"]?.positiveDuration()
+        if let list = mapping?["maintenance"] {
+            maintenance = try list.sequence().map { node throws(ConfigError) in try MaintenanceWindow(node) }
+        }
+        let names = Set(endpoints.map(\.name))
+        for item in try mapping?["slack"]?.sequence() ?? [] {
+            let receiver = try SlackReceiverConfig(item, endpoints: names)
+            guard !receivers.contains(where: { $0.name == receiver.name }) else {
+                throw item.error("\(item.path): receiver name \"\(receiver.name)\" is used twice")
+            }
+            receivers.append(receiver)
+        }
+        if receivers.isEmpty, let webhook {
+            receivers.append(SlackReceiverConfig(name: "slack", webhook: webhook))
+        }
+    }
+
+    var secrets: [String] { receivers.flatMap { SecretScrubber.urlSecrets($0.webhook.exposedValue) } }
 }
 
 /// The thresholds of one endpoint. Defaults are the seed project's (latency over 1 s, error rate
 /// over 5 %, uptime under 90 %) and Gatus' (3 failures to fire, 2 successes to resolve).
-public struct AlertRules: Sendable, Equatable {
+public struct AlertRulesConfig: Sendable, Equatable {
     /// Consecutive failed probes that fire `down`.
     public var failures = 3
     /// Consecutive good probes (or good window evaluations) that resolve an alert.
     public var recoveries = 2
-    /// Consecutive probes slower than the endpoint's `latency_threshold` (1 s when unset) that fire `slow`.
+    /// Consecutive probes slower than `slowAbove` that fire `slow`.
     public var slowProbes = 3
+    /// The endpoint's `latency_threshold`, 1 s when it has none.
+    public var slowAbove: Duration = .seconds(1)
     public var window: Duration = .seconds(300)
     /// Window rules wait for this many probes in the window.
     public var minProbes = 5
@@ -65,7 +99,7 @@ public struct AlertRules: Sendable, Equatable {
     ]
 
     /// These rules with what `mapping` sets on top; `off` turns a threshold off.
-    func overridden(by mapping: ConfigMapping) throws(ConfigError) -> AlertRules {
+    func overridden(by mapping: ConfigMapping) throws(ConfigError) -> AlertRulesConfig {
         var rules = self
         if let node = mapping["failures"] { rules.failures = try node.int(in: 1...1000) }
         if let node = mapping["recoveries"] { rules.recoveries = try node.int(in: 1...1000) }
@@ -89,27 +123,62 @@ public struct AlertRules: Sendable, Equatable {
 
 /// A time when notifications are held back (measurement and evaluation go on).
 public enum MaintenanceWindow: Sendable, Equatable {
-    /// From `start` to `end`, Unix nanoseconds.
-    case once(start: Int64, end: Int64)
+    /// From `start` to `end`.
+    case once(start: Timestamp, end: Timestamp)
     /// Every week on `weekday` (0 = Sunday) from `startMinute` to `endMinute` after midnight UTC.
     case weekly(weekday: Int, startMinute: Int, endMinute: Int)
 
-    public func contains(_ time: Int64) -> Bool {
+    public func contains(_ time: Timestamp) -> Bool {
         switch self {
         case .once(let start, let end):
             return time >= start && time < end
         case .weekly(let weekday, let startMinute, let endMinute):
-            let seconds = time / 1_000_000_000
-            let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
-            let day = Int((days + 4) % 7 + 7) % 7  // 1970-01-01 was a Thursday
-            let minute = Int(seconds - days * 86400) / 60
-            return day == weekday && minute >= startMinute && minute < endMinute
+            let day = time.truncated(to: .seconds(86400))
+            let days = day.unixSeconds / 86400
+            let dayOfWeek = Int((days + 4) % 7 + 7) % 7  // 1970-01-01 was a Thursday
+            let minute = Int((time - day).components.seconds / 60)
+            return dayOfWeek == weekday && minute >= startMinute && minute < endMinute
         }
+    }
+
+    /// `{from: 2026-12-01T02:00:00Z, to: …}` once, or `{every: sunday, from: "02:00", to: "03:00"}` (UTC).
+    init(_ node: ConfigNode) throws(ConfigError) {
+        let mapping = try node.mapping(allowed: ["every", "from", "to"])
+        let fromNode = try mapping.required("from")
+        let toNode = try mapping.required("to")
+        if let every = mapping["every"] {
+            let days = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
+            let day = try every.string().lowercased()
+            guard let weekday = days.firstIndex(of: day) else { throw every.error("\(every.path) must be a weekday such as sunday") }
+            func minutes(_ node: ConfigNode) throws(ConfigError) -> Int {
+                let parts = try node.string().split(separator: ":").compactMap { Int($0) }
+                guard parts.count == 2, (0...24).contains(parts[0]), (0...59).contains(parts[1]), parts[0] * 60 + parts[1] <= 1440 else {
+                    throw node.error("\(node.path) must be a time of day such as 02:00 (UTC)")
+                }
+                return parts[0] * 60 + parts[1]
+            }
+            let start = try minutes(fromNode)
+            let end = try minutes(toNode)
+            guard start < end else { throw toNode.error("\(toNode.path) must be later in the day than from") }
+            self = .weekly(weekday: weekday, startMinute: start, endMinute: end)
+            return
+        }
+        func instant(_ node: ConfigNode) throws(ConfigError) -> Timestamp {
+            let text = try node.string()
+            guard let date = ISO8601DateFormatter().date(from: text) else {
+                throw node.error("\(node.path) must be a UTC time such as 2026-12-01T02:00:00Z, found \"\(text)\"")
+            }
+            return Timestamp(unixSeconds: Int64(date.timeIntervalSince1970))
+        }
+        let start = try instant(fromNode)
+        let end = try instant(toNode)
+        guard start < end else { throw toNode.error("\(toNode.path) must be after from") }
+        self = .once(start: start, end: end)
     }
 }
 
 /// A Slack incoming webhook and which endpoints' alerts it gets.
-public struct SlackReceiver: Sendable, Equatable {
+public struct SlackReceiverConfig: Sendable, Equatable {
     public var name: String
     public var webhook: Secret
     /// Endpoint names this receiver gets; nil: all.
@@ -126,8 +195,34 @@ public struct SlackReceiver: Sendable, Equatable {
         self.timeout = timeout
     }
 
-    /// The spool reader name of this receiver's outbox cursor.
-    public var readerName: String { "slack:\(name)" }
+    public var readerName: ReaderName { .receiver(.slack, name) }
+
+    init(_ item: ConfigNode, endpoints known: Set<String>) throws(ConfigError) {
+        let receiver = try item.mapping(allowed: ["name", "webhook_url", "webhook_url_file", "endpoints", "link", "timeout"])
+        let name = try receiver["name"]?.nonEmptyString() ?? "slack"
+        let secret: Secret
+        switch (receiver["webhook_url"], receiver["webhook_url_file"]) {
+        case (let inline?, nil): secret = Secret(try inline.string())
+        case (nil, let file?): secret = try file.secretFile()
+        default: throw item.error("\(item.path) needs exactly one of \"webhook_url\" or \"webhook_url_file\"")
+        }
+        // The URL is not shown: it is a secret.
+        if let problem = URLCheck.problem(secret.exposedValue) {
+            throw item.error("\(item.path): the webhook URL \(problem) (it is not shown: it is a secret)")
+        }
+        var endpoints: Set<String>?
+        if let list = receiver["endpoints"] {
+            endpoints = []
+            for entry in try list.sequence() {
+                let endpoint = try entry.string()
+                guard known.contains(endpoint) else { throw entry.error("\(entry.path): no endpoint is named \"\(endpoint)\"") }
+                endpoints?.insert(endpoint)
+            }
+        }
+        self.init(
+            name: name, webhook: secret, endpoints: endpoints, link: try receiver["link"]?.string(),
+            timeout: try receiver["timeout"]?.positiveDuration() ?? .seconds(10))
+    }
 }
 
 extension ConfigNode {

@@ -1,7 +1,9 @@
 import Foundation
 import Yams
 
-/// Turns a YAML file, or the seed project's environment variables, into an `AgentConfig`.
+/// Finds the configuration and turns its text into a `Configuration`: the file (or the seed
+/// project's environment variables), YAML parsing, and YAML's own errors turned into positions in
+/// the agent's words. What the keys mean is each section's business.
 ///
 /// Everything is checked here, before the agent starts: a config that loads is one the agent can
 /// run, and a mistake is reported with where it is and what was expected.
@@ -19,6 +21,12 @@ public struct ConfigLoader: Sendable {
     }
 
     public static let defaultPath = "/etc/latency-agent/config.yaml"
+    /// A larger file is refused before it is parsed: parsing takes memory in proportion to the
+    /// text, and 16 MiB holds far more than `Configuration.maxEndpoints` endpoints.
+    public static let maxFileBytes = 16 << 20
+    /// Deeper nesting than this is refused: no configuration needs it, and libyaml's own limit
+    /// would fail with a less helpful message.
+    public static let maxDepth = 64
 
     /// Where the configuration comes from, in order of precedence.
     public enum Source: Equatable, Sendable {
@@ -39,14 +47,22 @@ public struct ConfigLoader: Sendable {
                 + "or set API_URL_1 (and API_URL_2, …) as the seed project did")
     }
 
-    public func load(_ source: Source) throws(ConfigError) -> AgentConfig {
+    public func load(_ source: Source) throws(ConfigError) -> Configuration {
         switch source {
         case .file(let path): return try load(path: path)
         case .seedEnvironment: return try loadSeedEnvironment()
         }
     }
 
-    public func load(path: String) throws(ConfigError) -> AgentConfig {
+    public func load(path: String) throws(ConfigError) -> Configuration {
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            let size = attributes[.size] as? Int, size > Self.maxFileBytes
+        {
+            throw ConfigError(
+                source: path,
+                message: "the config file has \(size) bytes; the agent reads at most \(Self.maxFileBytes) (16 MiB). "
+                    + "Split the endpoints over several agents")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(source: path, message: "cannot read the config file (missing or not readable)")
         }
@@ -57,7 +73,8 @@ public struct ConfigLoader: Sendable {
     }
 
     /// Parses a YAML document; `source` names it in errors.
-    public func parse(yaml: String, source: String) throws(ConfigError) -> AgentConfig {
+    public func parse(yaml: String, source: String) throws(ConfigError) -> Configuration {
+        try Self.checkText(yaml, source: source)
         let root: Yams.Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
@@ -69,133 +86,55 @@ public struct ConfigLoader: Sendable {
         } catch let error as YamlError {
             throw Self.syntaxError(error, source: source)
         } catch {
-            throw ConfigError(source: source, message: "YAML error: \(error)")
+            throw ConfigError(source: source, message: "the file is not valid YAML")
         }
         let context = ConfigContext(source: source, environment: environment)
-        let top = try ConfigNode(node: root, path: "", context: context)
-            .mapping(allowed: ["agent", "spool", "defaults", "endpoints", "outputs", "server", "alerting"])
-
-        var agent = AgentSettings(node: defaultNodeName())
-        if let node = top["agent"] {
-            let mapping = try node.mapping(allowed: ["node", "job"])
-            if let name = try mapping["node"]?.nonEmptyString() { agent.node = name }
-            if let job = try mapping["job"]?.nonEmptyString() { agent.job = job }
-        }
-        var spool = SpoolSettings()
-        if let node = top["spool"] {
-            let mapping = try node.mapping(allowed: ["path", "max_size", "retain"])
-            if let path = try mapping["path"]?.nonEmptyString() { spool.path = path }
-            if let sizeNode = mapping["max_size"] {
-                let size = try sizeNode.byteSize()
-                guard size >= 1024 * 1024 else { throw sizeNode.error("spool.max_size must be at least 1MiB") }
-                spool.maxSize = size
-            }
-            if let retain = try mapping["retain"]?.duration() { spool.retain = retain }
-        }
-        let defaults = try top["defaults"].map { node throws(ConfigError) in
-            try EndpointSettings(node.mapping(allowed: EndpointSettings.keys))
-        } ?? EndpointSettings()
-
-        let alertingMapping = try top["alerting"]?.mapping(
-            allowed: ["rules", "maintenance", "slack", "grouping_window", "remind_every"])
-        var baseRules = try alertingMapping?["rules"].map { node throws(ConfigError) in
-            try AlertRules().overridden(by: node.mapping(allowed: AlertRules.keys))
-        } ?? AlertRules()
-        if let node = defaults.alerts { baseRules = try baseRules.overridden(by: node.mapping(allowed: AlertRules.keys)) }
-        var rules: [String: AlertRules] = [:]
-
-        let endpointsNode = try top.required("endpoints")
-        var endpoints: [EndpointConfig] = []
-        var namesSeen: [String: Int] = [:]
-        for item in try endpointsNode.sequence() {
-            let mapping = try item.mapping(allowed: ["name", "url"] + EndpointSettings.keys)
-            let urlNode = try mapping.required("url")
-            let url = try Self.checkedURL(urlNode)
-            let nameNode = mapping["name"]
-            let name = try nameNode?.nonEmptyString() ?? URLRedaction.stripCredentials(url)
-            if let line = namesSeen[name] {
-                throw (nameNode ?? urlNode).error(
-                    "endpoint name \"\(name)\" is already used by the endpoint at line \(line); names must be unique")
-            }
-            namesSeen[name] = item.node.mark?.line ?? 0
-            let settings = try EndpointSettings(mapping)
-            endpoints.append(try settings.resolve(name: name, url: url, over: defaults, at: item))
-            rules[name] = try settings.alerts.map { node throws(ConfigError) in
-                try baseRules.overridden(by: node.mapping(allowed: AlertRules.keys))
-            } ?? baseRules
-        }
-        guard !endpoints.isEmpty else { throw endpointsNode.error("endpoints must list at least one endpoint") }
-        var outputs = OutputsConfig()
-        if let node = top["outputs"] {
-            let mapping = try node.mapping(allowed: ["pushgateway", "loki"])
-            outputs.pushgateway = try mapping["pushgateway"].map { node throws(ConfigError) in try Self.pushgateway(node) }
-            outputs.loki = try mapping["loki"].map { node throws(ConfigError) in try Self.loki(node) }
-        }
-        var server: ServerSettings? = ServerSettings()
-        if let node = top["server"] {
-            let mapping = try node.mapping(allowed: ["enabled", "address", "port"])
-            if try mapping["enabled"]?.bool() == false {
-                server = nil
-            } else {
-                server = ServerSettings(
-                    address: try mapping["address"]?.string() ?? "0.0.0.0",
-                    port: try mapping["port"]?.int(in: 0...65535) ?? ServerSettings.defaultPort)
-            }
-        }
-        var alerting: AlertingConfig?
-        if alertingMapping != nil || slackWebhook() != nil {
-            alerting = try Self.alerting(
-                alertingMapping, rules: rules, webhook: slackWebhook(), defaultGrouping: AlertingConfig.grouping(for: endpoints))
-        }
-        return AgentConfig(
-            agent: agent, spool: spool, endpoints: endpoints, outputs: outputs, server: server, alerting: alerting)
+        return try Configuration(
+            document: ConfigNode(node: root, path: "", context: context), defaultNode: defaultNodeName(),
+            slackWebhook: slackWebhook())
     }
 
     /// The seed project's variables: `API_URL_1`…`API_URL_N`, `API_TOKEN`, `POLL_INTERVAL`,
     /// `SLACK_WEBHOOK_URL`. Each URL becomes an endpoint named after the URL, as the seed labelled them.
-    public func loadSeedEnvironment() throws(ConfigError) -> AgentConfig {
+    public func loadSeedEnvironment() throws(ConfigError) -> Configuration {
         var interval = Duration.seconds(60)
         if let text = environment["POLL_INTERVAL"], !text.isEmpty {
-            guard let value = HumanUnits.duration(text), value > .zero else {
+            guard let value = HumanUnits.duration(text), value >= .seconds(1) else {
                 throw ConfigError(
-                    source: "environment", message: "POLL_INTERVAL must be seconds (60) or a duration (1m), found \"\(text)\"")
+                    source: "environment", message: "POLL_INTERVAL must be seconds (60) or a duration (1m) of at least 1s, found \"\(text)\"")
             }
             interval = value
         }
         let token = environment["API_TOKEN"].flatMap { $0.isEmpty ? nil : Secret($0) }
+        let agent = AgentConfig(node: defaultNodeName())
         var endpoints: [EndpointConfig] = []
         for (variable, url) in seedURLVariables() {
-            guard Self.isProbeURL(url) else {
-                throw ConfigError(
-                    source: "environment", message: "\(variable) must be an http:// or https:// URL with a host")
+            if let problem = URLCheck.problem(url) {
+                throw ConfigError(source: "environment", message: "\(variable) \(problem)")
             }
-            let name = URLRedaction.stripCredentials(url)
+            let name = agent.display(url)
             guard !endpoints.contains(where: { $0.name == name }) else {
                 throw ConfigError(source: "environment", message: "\(variable) repeats a URL given in another API_URL_ variable")
             }
             endpoints.append(
                 EndpointConfig(
-                    name: name, url: url, interval: interval, timeout: min(.seconds(10), interval),
+                    name: name, url: url, displayURL: name, interval: interval, timeout: min(.seconds(10), interval),
                     authorization: token.map(Authorization.bearer)))
         }
         guard !endpoints.isEmpty else {
             throw ConfigError(source: "environment", message: "API_URL_1 is not set; it names the first URL to probe")
         }
         var outputs = OutputsConfig()
-        let alerting = slackWebhook().map { webhook in
-            AlertingConfig(
-                rules: Dictionary(uniqueKeysWithValues: endpoints.map { ($0.name, AlertRules()) }),
-                receivers: [SlackReceiver(name: "slack", webhook: webhook)], groupingWindow: AlertingConfig.grouping(for: endpoints))
-        }
         if let url = environment["PUSHGATEWAY_URL"], !url.isEmpty {
-            guard Self.isProbeURL(url) else {
-                throw ConfigError(source: "environment", message: "PUSHGATEWAY_URL must be an http:// or https:// URL with a host")
+            if let problem = URLCheck.problem(url) {
+                throw ConfigError(source: "environment", message: "PUSHGATEWAY_URL \(problem)")
             }
-            outputs.pushgateway = PushgatewayConfig(connection: OutputConnection(url: url))
+            outputs.pushgateway = PushgatewayConfig(connection: ConnectionConfig(url: url))
         }
-        return AgentConfig(
-            agent: AgentSettings(node: defaultNodeName()), endpoints: endpoints, outputs: outputs,
-            server: ServerSettings(), alerting: alerting)
+        let alerting = slackWebhook().map { webhook in
+            AlertingConfig(receivers: [SlackReceiverConfig(name: "slack", webhook: webhook)], groupingWindow: AlertingConfig.grouping(for: endpoints))
+        }
+        return Configuration(agent: agent, endpoints: endpoints, outputs: outputs, server: ServerConfig(), alerting: alerting)
     }
 
     /// `API_URL_<n>` variables with a non-empty value, in numeric order.
@@ -217,180 +156,42 @@ public struct ConfigLoader: Sendable {
         environment["SLACK_WEBHOOK_URL"].flatMap { $0.isEmpty ? nil : Secret($0) }
     }
 
-    public static func isProbeURL(_ text: String) -> Bool {
-        guard !text.contains(where: \.isWhitespace), let components = URLComponents(string: text),
-            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
-            let host = components.host, !host.isEmpty
-        else { return false }
-        return true
-    }
-
-    private static func pushgateway(_ node: ConfigNode) throws(ConfigError) -> PushgatewayConfig {
-        let mapping = try node.mapping(
-            allowed: ["url", "timeout", "tls", "push_interval", "buckets", "uptime_window", "delete_on_shutdown", "gzip",
-                "phase_buckets"]
-                + ConfigMapping.authorizationKeys)
-        var config = PushgatewayConfig(connection: try outputConnection(mapping))
-        if let interval = try mapping["push_interval"]?.positiveDuration() { config.pushInterval = interval }
-        if let window = try mapping["uptime_window"]?.positiveDuration() { config.uptimeWindow = window }
-        if let delete = try mapping["delete_on_shutdown"]?.bool() { config.deleteOnShutdown = delete }
-        if let gzip = try mapping["gzip"]?.bool() { config.gzip = gzip }
-        if let node = mapping["buckets"] {
-            config.buckets = try Self.buckets(node)
-            guard !config.buckets.isEmpty else { throw node.error("\(node.path) must list at least one bucket") }
-        }
-        if let node = mapping["phase_buckets"] { config.phaseBuckets = try Self.buckets(node) }
-        return config
-    }
-
-    private static func loki(_ node: ConfigNode) throws(ConfigError) -> LokiConfig {
-        let mapping = try node.mapping(
-            allowed: ["url", "timeout", "tls", "tenant", "labels", "batch_size", "batch_wait", "max_bytes_per_second",
-                "gzip", "min_backoff", "max_backoff"] + ConfigMapping.authorizationKeys)
-        var config = LokiConfig(connection: try outputConnection(mapping))
-        config.tenant = try mapping["tenant"]?.string()
-        if let labels = mapping["labels"] {
-            for (name, keyNode, value) in try labels.stringMap() {
-                guard LokiLabels.isValidName(name), !LokiLabels.reserved.contains(name) else {
-                    throw keyNode.error(
-                        "label \"\(name)\" in \(labels.path) must match [a-zA-Z_][a-zA-Z0-9_]*, not start with __, "
-                            + "and not be one of \(LokiLabels.reserved.joined(separator: ", ")) (the agent sets those)")
-                }
-                guard !value.isEmpty, value.utf8.count <= 2048 else {
-                    throw keyNode.error("the value of label \"\(name)\" must have 1 to 2048 bytes")
-                }
-                config.labels.append((name, value))
+    /// What YAML would refuse in its own words, said in the agent's: NUL bytes and other control
+    /// characters, and nesting deeper than any configuration needs.
+    static func checkText(_ text: String, source: String) throws(ConfigError) {
+        var line = 1
+        var column = 1
+        var depth = 0
+        var deepest = 0
+        var tooDeep: (line: Int, column: Int)?
+        for scalar in text.unicodeScalars {
+            if scalar == "\n" {
+                line += 1
+                column = 1
+                continue
             }
-            guard config.labels.count + LokiLabels.reserved.count <= 15 else {
-                throw labels.error("Loki accepts at most 15 labels per stream; \(labels.path) may add at most 12")
+            if scalar.value < 0x20 && scalar != "\t" && scalar != "\r" || scalar.value == 0x7f {
+                let what = scalar.value == 0 ? "a NUL byte" : "the control character U+\(String(format: "%04X", scalar.value))"
+                throw ConfigError(
+                    source: source, line: line, column: column,
+                    message: "the file contains \(what); a configuration file is plain text (use \\u escapes in quoted strings)")
             }
-        }
-        if let size = try mapping["batch_size"]?.byteSize() {
-            guard (1024...(4 << 20)).contains(size) else {
-                throw mapping["batch_size"]!.error("outputs.loki.batch_size must be between 1KiB and 4MiB (Loki's request limit)")
+            // Flow collections are the only way to nest deeply on one line; block nesting is bounded
+            // by indentation, which the composer's own depth guard below covers.
+            if scalar == "[" || scalar == "{" {
+                depth += 1
+                deepest = max(deepest, depth)
+                if depth == maxDepth + 1, tooDeep == nil { tooDeep = (line, column) }
+            } else if scalar == "]" || scalar == "}" {
+                depth = max(0, depth - 1)
             }
-            config.batchSize = size
+            column += 1
         }
-        if let wait = try mapping["batch_wait"]?.positiveDuration() { config.batchWait = wait }
-        if let rate = try mapping["max_bytes_per_second"]?.byteSize() {
-            guard rate >= 1024 else { throw mapping["max_bytes_per_second"]!.error("outputs.loki.max_bytes_per_second must be at least 1KiB") }
-            config.maxBytesPerSecond = rate
+        if let tooDeep {
+            throw ConfigError(
+                source: source, line: tooDeep.line, column: tooDeep.column,
+                message: "lists and mappings are nested \(deepest) deep here; the agent reads at most \(maxDepth) levels")
         }
-        if let gzip = try mapping["gzip"]?.bool() { config.gzip = gzip }
-        if let minimum = try mapping["min_backoff"]?.positiveDuration() { config.minBackoff = minimum }
-        if let maximum = try mapping["max_backoff"]?.positiveDuration() { config.maxBackoff = maximum }
-        guard config.minBackoff <= config.maxBackoff else {
-            throw node.error("outputs.loki.min_backoff must not exceed max_backoff")
-        }
-        return config
-    }
-
-    /// The `alerting` section; `SLACK_WEBHOOK_URL` adds a receiver named `slack` when none is configured.
-    private static func alerting(
-        _ mapping: ConfigMapping?, rules: [String: AlertRules], webhook: Secret?, defaultGrouping: Duration
-    ) throws(ConfigError) -> AlertingConfig {
-        var config = AlertingConfig(rules: rules, groupingWindow: defaultGrouping)
-        if let node = mapping?["grouping_window"] { config.groupingWindow = try node.duration() }
-        if let node = mapping?["remind_every"] { config.remindEvery = try node.isOff() ? nil : node.positiveDuration() }
-        for item in try mapping?["maintenance"]?.sequence() ?? [] {
-            config.maintenance.append(try maintenanceWindow(item))
-        }
-        var names = Set<String>()
-        for item in try mapping?["slack"]?.sequence() ?? [] {
-            let receiver = try item.mapping(allowed: ["name", "webhook_url", "webhook_url_file", "endpoints", "link", "timeout"])
-            let name = try receiver["name"]?.string() ?? "slack"
-            guard names.insert(name).inserted else { throw item.error("\(item.path): receiver name \"\(name)\" is used twice") }
-            let secret: Secret
-            switch (receiver["webhook_url"], receiver["webhook_url_file"]) {
-            case (let inline?, nil): secret = Secret(try inline.string())
-            case (nil, let file?): secret = try file.secretFile()
-            default: throw item.error("\(item.path) needs exactly one of \"webhook_url\" or \"webhook_url_file\"")
-            }
-            guard isProbeURL(secret.exposedValue) else {
-                throw item.error("\(item.path): the webhook URL must be an http:// or https:// URL (it is not shown: it is a secret)")
-            }
-            var endpoints: Set<String>?
-            if let list = receiver["endpoints"] {
-                endpoints = []
-                for entry in try list.sequence() {
-                    let endpoint = try entry.string()
-                    guard rules[endpoint] != nil else { throw entry.error("\(entry.path): no endpoint is named \"\(endpoint)\"") }
-                    endpoints?.insert(endpoint)
-                }
-            }
-            config.receivers.append(
-                SlackReceiver(
-                    name: name, webhook: secret, endpoints: endpoints, link: try receiver["link"]?.string(),
-                    timeout: try receiver["timeout"]?.positiveDuration() ?? .seconds(10)))
-        }
-        if config.receivers.isEmpty, let webhook {
-            config.receivers.append(SlackReceiver(name: "slack", webhook: webhook))
-        }
-        return config
-    }
-
-    /// `{from: 2026-12-01T02:00:00Z, to: …}` once, or `{every: sunday, from: "02:00", to: "03:00"}` (UTC).
-    private static func maintenanceWindow(_ node: ConfigNode) throws(ConfigError) -> MaintenanceWindow {
-        let mapping = try node.mapping(allowed: ["every", "from", "to"])
-        let fromNode = try mapping.required("from")
-        let toNode = try mapping.required("to")
-        if let every = mapping["every"] {
-            let days = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
-            let day = try every.string().lowercased()
-            guard let weekday = days.firstIndex(of: day) else { throw every.error("\(every.path) must be a weekday such as sunday") }
-            func minutes(_ node: ConfigNode) throws(ConfigError) -> Int {
-                let parts = try node.string().split(separator: ":").compactMap { Int($0) }
-                guard parts.count == 2, (0...24).contains(parts[0]), (0...59).contains(parts[1]), parts[0] * 60 + parts[1] <= 1440 else {
-                    throw node.error("\(node.path) must be a time of day such as 02:00 (UTC)")
-                }
-                return parts[0] * 60 + parts[1]
-            }
-            let start = try minutes(fromNode)
-            let end = try minutes(toNode)
-            guard start < end else { throw toNode.error("\(toNode.path) must be later in the day than from") }
-            return .weekly(weekday: weekday, startMinute: start, endMinute: end)
-        }
-        func instant(_ node: ConfigNode) throws(ConfigError) -> Int64 {
-            let text = try node.string()
-            guard let date = ISO8601DateFormatter().date(from: text) else {
-                throw node.error("\(node.path) must be a UTC time such as 2026-12-01T02:00:00Z, found \"\(text)\"")
-            }
-            return Int64(date.timeIntervalSince1970) * 1_000_000_000
-        }
-        let start = try instant(fromNode)
-        let end = try instant(toNode)
-        guard start < end else { throw toNode.error("\(toNode.path) must be after from") }
-        return .once(start: start, end: end)
-    }
-
-    /// Histogram bounds in seconds: positive and increasing.
-    private static func buckets(_ node: ConfigNode) throws(ConfigError) -> [Double] {
-        var buckets: [Double] = []
-        for item in try node.sequence() {
-            let text = try item.string()
-            guard let value = Double(text), value > 0, value.isFinite, value > (buckets.last ?? 0) else {
-                throw item.error("\(item.path) must be a number of seconds above 0 and above the bucket before it, found \"\(text)\"")
-            }
-            buckets.append(value)
-        }
-        return buckets
-    }
-
-    /// The keys every HTTP output shares: `url`, `timeout`, `tls` and credentials.
-    private static func outputConnection(_ mapping: ConfigMapping) throws(ConfigError) -> OutputConnection {
-        OutputConnection(
-            url: try checkedURL(try mapping.required("url")),
-            timeout: try mapping["timeout"]?.positiveDuration() ?? .seconds(10),
-            authorization: try mapping.authorization(), tls: try mapping["tls"]?.tlsOptions() ?? TLSOptions())
-    }
-
-    private static func checkedURL(_ node: ConfigNode) throws(ConfigError) -> String {
-        let url = try node.string()
-        guard isProbeURL(url) else {
-            // The URL itself is not echoed: it may carry credentials.
-            throw node.error("\(node.path) must be an http:// or https:// URL with a host name or address")
-        }
-        return url
     }
 
     private static func syntaxError(_ error: YamlError, source: String) -> ConfigError {
@@ -404,16 +205,13 @@ public struct ConfigLoader: Sendable {
             return ConfigError(
                 source: source, line: context.mark.line, column: context.mark.column,
                 message: "key \(keys) appears more than once in the mapping that starts here")
+        case .reader(_, let offset, _, _):
+            return ConfigError(
+                source: source, message: "the file has a character YAML does not allow at byte \(offset ?? 0); it must be plain UTF-8 text")
+        case .memory:
+            return ConfigError(source: source, message: "the file is too large or too deeply nested to parse")
         default:
-            return ConfigError(source: source, message: "YAML error: \(error)")
+            return ConfigError(source: source, message: "the file is not valid YAML")
         }
-    }
-}
-
-extension ConfigNode {
-    fileprivate func nonEmptyString() throws(ConfigError) -> String {
-        let text = try string()
-        guard !text.isEmpty else { throw error("\(path) must not be empty") }
-        return text
     }
 }

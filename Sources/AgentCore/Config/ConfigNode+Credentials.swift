@@ -1,19 +1,3 @@
-extension ConfigNode {
-    /// The `tls` block shared by endpoints and outputs.
-    func tlsOptions() throws(ConfigError) -> TLSOptions {
-        let node = self
-        let mapping = try node.mapping(allowed: ["ca_file", "cert_file", "key_file", "insecure"])
-        let options = TLSOptions(
-            caFile: try mapping["ca_file"]?.readableFile(), certFile: try mapping["cert_file"]?.readableFile(),
-            keyFile: try mapping["key_file"]?.readableFile(), insecure: try mapping["insecure"]?.bool() ?? false)
-        if options.keyFile != nil, options.certFile == nil {
-            throw node.error("\(node.path) has a key_file but no cert_file; a client key needs its certificate")
-        }
-        return options
-    }
-
-}
-
 extension ConfigMapping {
     static let authorizationKeys = ["bearer_token", "bearer_token_file", "basic_auth"]
 
@@ -35,7 +19,7 @@ extension ConfigMapping {
         }
         guard found.count <= 1 else {
             throw mapping.node.error(
-                "\(mapping.node.path) sets both \(found[0].0) and \(found[1].0); choose one way to authenticate")
+                "\(mapping.node.name) sets both \(found[0].0) and \(found[1].0); choose one way to authenticate")
         }
         return found.first?.1
     }

@@ -5,9 +5,12 @@ import Yams
 /// file, line and column of the offending value.
 struct ConfigNode {
     let node: Yams.Node
-    /// Dotted path for messages, e.g. `endpoints[2].timeout`.
+    /// Dotted path for messages, e.g. `endpoints[2].timeout`; empty for the document itself.
     let path: String
     let context: ConfigContext
+
+    /// How messages name this node: its path, or "the top level" for the document itself.
+    var name: String { path.isEmpty ? "the top level" : path }
 
     func error(_ message: String) -> ConfigError {
         ConfigError(source: context.source, line: node.mark?.line, column: node.mark?.column, message: message)
@@ -23,20 +26,20 @@ struct ConfigNode {
     /// The node as a mapping that may hold only `allowed` keys. (Yams already rejects repeated keys.)
     func mapping(allowed: [String]) throws(ConfigError) -> ConfigMapping {
         guard case .mapping(let mapping) = node else {
-            throw error("\(path) must be a mapping of keys to values, found \(kind)")
+            throw error("\(name) must be a mapping of keys to values, found \(kind)")
         }
         var entries: [String: (key: ConfigNode, value: ConfigNode)] = [:]
         for (key, value) in mapping {
             guard case .scalar(let keyScalar) = key else {
-                throw ConfigNode(node: key, path: path, context: context).error("keys of \(path) must be plain names")
+                throw ConfigNode(node: key, path: path, context: context).error("keys of \(name) must be plain names")
             }
-            let name = keyScalar.string
+            let keyName = keyScalar.string
             let keyNode = ConfigNode(node: key, path: path, context: context)
-            guard allowed.contains(name) else {
-                let hint = ConfigMapping.closest(to: name, in: allowed).map { " (did you mean \"\($0)\"?)" } ?? ""
-                throw keyNode.error("unknown key \"\(name)\" in \(path)\(hint); allowed: \(allowed.joined(separator: ", "))")
+            guard allowed.contains(keyName) else {
+                let hint = ConfigMapping.closest(to: keyName, in: allowed).map { " (did you mean \"\($0)\"?)" } ?? ""
+                throw keyNode.error("unknown key \"\(keyName)\" in \(name)\(hint); allowed: \(allowed.joined(separator: ", "))")
             }
-            entries[name] = (keyNode, ConfigNode(node: value, path: join(name), context: context))
+            entries[keyName] = (keyNode, ConfigNode(node: value, path: join(keyName), context: context))
         }
         return ConfigMapping(node: self, entries: entries)
     }
@@ -82,7 +85,7 @@ struct ConfigNode {
 
     func int(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
         let text = try string()
-        guard let value = Int(text), range.contains(value) else {
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
             throw error("\(path) must be a whole number from \(range.lowerBound) to \(range.upperBound), found \"\(text)\"")
         }
         return value
@@ -109,6 +112,15 @@ struct ConfigNode {
         let value = try duration()
         guard value > .zero else { throw error("\(path) must be longer than 0s") }
         return value
+    }
+
+    /// A URL the agent talks to: one of `schemes`, a host, a port from 1 to 65535, and no
+    /// whitespace or control characters (a NUL byte would cut the URL short inside libcurl).
+    /// The URL is never echoed: it may carry credentials.
+    func url(schemes: [String] = ["http", "https"]) throws(ConfigError) -> String {
+        let text = try string()
+        if let problem = URLCheck.problem(text, schemes: schemes) { throw error("\(path) \(problem)") }
+        return text
     }
 
     func byteSize() throws(ConfigError) -> Int {
@@ -175,7 +187,7 @@ struct ConfigMapping {
     }
 
     func required(_ key: String) throws(ConfigError) -> ConfigNode {
-        guard let value = self[key] else { throw node.error("\(node.path) needs \"\(key)\"") }
+        guard let value = self[key] else { throw node.error("\(node.name) needs \"\(key)\"") }
         return value
     }
 

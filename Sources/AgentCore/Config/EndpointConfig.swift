@@ -1,8 +1,12 @@
+import Foundation
+
 /// Everything needed to probe one endpoint, fully resolved: defaults merged in, `${VAR}` expanded,
-/// secret files read. A value type, so a reload builds a new one and compares.
+/// secret files read, alert rules settled. A value type, so a reload builds a new one and compares.
 public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
     public var name: String
     public var url: String
+    /// The URL as it may be shown or stored (no user-info, credential-like query values redacted).
+    public var displayURL: String
     public var method: String
     /// Sent as given; values may hold credentials, so they are never logged or shown.
     public var headers: [HTTPHeader]
@@ -11,25 +15,29 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
     public var timeout: Duration
     public var expectedStatus: StatusCodeSet
     public var bodyMatch: BodyMatch?
-    /// A probe slower than this counts as a latency breach for alerting; nil means no threshold.
+    /// A probe slower than this counts as slow for alerting; nil means the alert default (1 s).
     public var latencyThreshold: Duration?
     public var redirects: RedirectPolicy
     public var maxBodyBytes: Int
-    public var tls: TLSOptions
+    public var tls: TLSConfig
     public var ipFamily: IPFamily
     public var connection: ConnectionMode
     public var authorization: Authorization?
+    /// The alert rules of this endpoint: `alerting.rules`, then `defaults.alerts`, then its own
+    /// `alerts`, with `latency_threshold` as the slow threshold.
+    public var alertRules: AlertRulesConfig
 
     public init(
-        name: String, url: String, method: String = "GET", headers: [HTTPHeader] = [], body: String? = nil,
-        interval: Duration = .seconds(30), timeout: Duration = .seconds(10),
+        name: String, url: String, displayURL: String? = nil, method: String = "GET", headers: [HTTPHeader] = [],
+        body: String? = nil, interval: Duration = .seconds(30), timeout: Duration = .seconds(10),
         expectedStatus: StatusCodeSet = .success, bodyMatch: BodyMatch? = nil, latencyThreshold: Duration? = nil,
         redirects: RedirectPolicy = .init(), maxBodyBytes: Int = EndpointConfig.defaultMaxBodyBytes,
-        tls: TLSOptions = .init(), ipFamily: IPFamily = .any, connection: ConnectionMode = .cold,
-        authorization: Authorization? = nil
+        tls: TLSConfig = .init(), ipFamily: IPFamily = .any, connection: ConnectionMode = .cold,
+        authorization: Authorization? = nil, alertRules: AlertRulesConfig? = nil
     ) {
         self.name = name
         self.url = url
+        self.displayURL = displayURL ?? URLRedaction.display(url)
         self.method = method
         self.headers = headers
         self.body = body
@@ -44,17 +52,24 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
         self.ipFamily = ipFamily
         self.connection = connection
         self.authorization = authorization
+        var rules = alertRules ?? AlertRulesConfig()
+        if let latencyThreshold { rules.slowAbove = latencyThreshold }
+        self.alertRules = rules
     }
 
     public static let defaultMaxBodyBytes = 1024 * 1024
-
-    /// The URL without user-info credentials: the form that may appear in results, labels and logs.
-    public var displayURL: String { URLRedaction.stripCredentials(url) }
 
     /// Printing an endpoint never shows credentials (header values, URL user-info, tokens).
     public var description: String {
         "EndpointConfig(\(name): \(method) \(displayURL) every \(HumanUnits.format(interval)), "
             + "timeout \(HumanUnits.format(timeout)), \(connection.rawValue))"
+    }
+
+    /// The secrets this endpoint sends, for the scrubber.
+    var secrets: [String] {
+        var secrets = authorization?.secrets ?? []
+        secrets += headers.filter(\.isSensitive).map(\.value)
+        return secrets + URLRedaction.credentials(in: url)
     }
 }
 
@@ -70,11 +85,27 @@ public struct HTTPHeader: Sendable, Equatable, CustomStringConvertible, CustomDe
         self.name = name
         self.value = value
     }
+
+    /// Whether the value is likely a credential (Authorization, Cookie, X-Api-Key, …), and so
+    /// scrubbed from anything a backend sends back.
+    var isSensitive: Bool {
+        let lower = name.lowercased()
+        return ["auth", "token", "key", "secret", "password", "cookie", "session", "signature", "credential"]
+            .contains { lower.contains($0) }
+    }
 }
 
 public enum Authorization: Sendable, Equatable {
     case bearer(Secret)
     case basic(username: String, password: Secret)
+
+    var secrets: [String] {
+        switch self {
+        case .bearer(let token): return [token.exposedValue]
+        case .basic(let username, let password):
+            return SecretScrubber.basicCredentials(username: username, password: password.exposedValue)
+        }
+    }
 }
 
 /// What the response body must contain for the probe to succeed.
@@ -94,7 +125,8 @@ public struct RedirectPolicy: Sendable, Equatable {
     }
 }
 
-public struct TLSOptions: Sendable, Equatable {
+/// The `tls` block shared by endpoints and outputs.
+public struct TLSConfig: Sendable, Equatable {
     public var caFile: String?
     public var certFile: String?
     public var keyFile: String?
@@ -106,6 +138,16 @@ public struct TLSOptions: Sendable, Equatable {
         self.certFile = certFile
         self.keyFile = keyFile
         self.insecure = insecure
+    }
+
+    init(_ node: ConfigNode) throws(ConfigError) {
+        let mapping = try node.mapping(allowed: ["ca_file", "cert_file", "key_file", "insecure"])
+        self.init(
+            caFile: try mapping["ca_file"]?.readableFile(), certFile: try mapping["cert_file"]?.readableFile(),
+            keyFile: try mapping["key_file"]?.readableFile(), insecure: try mapping["insecure"]?.bool() ?? false)
+        if keyFile != nil, certFile == nil {
+            throw node.error("\(node.path) has a key_file but no cert_file; a client key needs its certificate")
+        }
     }
 }
 
@@ -120,4 +162,145 @@ public enum IPFamily: String, Sendable, Equatable {
 /// measuring mostly server time.
 public enum ConnectionMode: String, Sendable, Equatable {
     case cold, warm
+}
+
+/// What one level of the config (the `defaults` block or one endpoint) says about probing.
+///
+/// Every field is optional so one parser serves both levels; `resolve` merges an endpoint over
+/// the defaults over the built-in values (`EndpointConfig.init`'s) and checks the combination.
+struct EndpointOverrides {
+    var method: String?
+    var headers: [HTTPHeader] = []
+    var body: String?
+    var interval: (value: Duration, node: ConfigNode)?
+    var timeout: (value: Duration, node: ConfigNode)?
+    var expectedStatus: StatusCodeSet?
+    var bodyMatch: BodyMatch?
+    var latencyThreshold: Duration?
+    var followRedirects: Bool?
+    var maxRedirects: Int?
+    var maxBodyBytes: Int?
+    var tls: TLSConfig?
+    var ipFamily: IPFamily?
+    var connection: ConnectionMode?
+    var authorization: Authorization?
+    /// The `alerts` block: rule overrides.
+    var alerts: ConfigMapping?
+
+    static let keys = [
+        "method", "headers", "body", "interval", "timeout", "expected_status", "body_match", "latency_threshold",
+        "follow_redirects", "max_redirects", "max_body_size", "tls", "ip_family", "connection", "alerts",
+    ] + ConfigMapping.authorizationKeys
+
+    init() {}
+
+    init(_ mapping: ConfigMapping) throws(ConfigError) {
+        if let node = mapping["method"] {
+            let method = try node.string().uppercased()
+            guard !method.isEmpty, method.allSatisfy({ $0.isLetter && $0.isASCII }) else {
+                throw node.error("\(node.path) must be an HTTP method such as GET, HEAD or POST")
+            }
+            self.method = method
+        }
+        if let node = mapping["headers"] {
+            for (name, keyNode, value) in try node.stringMap() {
+                guard !name.isEmpty, name.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != ":" }) else {
+                    throw keyNode.error("header name \"\(name)\" in \(node.path) is not a valid HTTP header name")
+                }
+                guard !value.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) else {
+                    throw keyNode.error("the value of header \"\(name)\" in \(node.path) contains a line break or control character")
+                }
+                headers.append(HTTPHeader(name: name, value: value))
+            }
+        }
+        body = try mapping["body"]?.string()
+        if let node = mapping["interval"] { interval = (try node.positiveDuration(), node) }
+        if let node = mapping["timeout"] { timeout = (try node.positiveDuration(), node) }
+        if let node = mapping["expected_status"] { expectedStatus = try StatusCodeSet(node) }
+        if let node = mapping["body_match"] { bodyMatch = try Self.bodyMatch(node) }
+        latencyThreshold = try mapping["latency_threshold"]?.positiveDuration()
+        followRedirects = try mapping["follow_redirects"]?.bool()
+        maxRedirects = try mapping["max_redirects"]?.int(in: 0...50)
+        if let node = mapping["max_body_size"] {
+            let size = try node.byteSize()
+            guard size > 0 else { throw node.error("\(node.path) must be larger than 0 bytes") }
+            maxBodyBytes = size
+        }
+        if let node = mapping["tls"] { tls = try TLSConfig(node) }
+        ipFamily = try mapping["ip_family"]?.choice([("any", .any), ("ipv4", .ipv4), ("ipv6", .ipv6)])
+        connection = try mapping["connection"]?.choice([("cold", .cold), ("warm", .warm)])
+        authorization = try mapping.authorization()
+        alerts = try mapping["alerts"]?.mapping(allowed: AlertRulesConfig.keys)
+    }
+
+    /// Merges `self` (an endpoint) over `defaults` and built-in values, and checks the result.
+    func resolve(
+        name: String, url: String, over defaults: EndpointOverrides, rules: AlertRulesConfig, agent: AgentConfig,
+        at node: ConfigNode
+    ) throws(ConfigError) -> EndpointConfig {
+        let builtIn = EndpointConfig(name: name, url: url)
+        var headers = defaults.headers.filter { header in
+            !self.headers.contains { $0.name.lowercased() == header.name.lowercased() }
+        }
+        headers += self.headers
+        let interval = self.interval ?? defaults.interval
+        let timeout = self.timeout ?? defaults.timeout
+        let intervalValue = interval?.value ?? builtIn.interval
+        if intervalValue < agent.minInterval {
+            let culprit = interval?.node ?? node
+            throw culprit.error(
+                "endpoint \"\(name)\": interval \(HumanUnits.format(intervalValue)) is shorter than agent.min_interval "
+                    + "(\(HumanUnits.format(agent.minInterval)))\(Self.typoHint(intervalValue)); to probe this often on purpose, "
+                    + "set agent.min_interval: \(HumanUnits.format(intervalValue))")
+        }
+        // Without a timeout anywhere, the default shrinks to fit a short interval.
+        let timeoutValue = timeout?.value ?? min(builtIn.timeout, intervalValue)
+        if timeoutValue > intervalValue {
+            let culprit = self.timeout?.node ?? self.interval?.node ?? timeout?.node ?? interval?.node ?? node
+            throw culprit.error(
+                "endpoint \"\(name)\": timeout \(HumanUnits.format(timeoutValue)) is longer than its interval "
+                    + "\(HumanUnits.format(intervalValue)); a probe must end before the next one is due")
+        }
+        var endpointRules = rules
+        if let alerts = defaults.alerts { endpointRules = try endpointRules.overridden(by: alerts) }
+        if let alerts { endpointRules = try endpointRules.overridden(by: alerts) }
+        return EndpointConfig(
+            name: name, url: url, displayURL: agent.display(url), method: method ?? defaults.method ?? builtIn.method,
+            headers: headers, body: body ?? defaults.body, interval: intervalValue, timeout: timeoutValue,
+            expectedStatus: expectedStatus ?? defaults.expectedStatus ?? builtIn.expectedStatus,
+            bodyMatch: bodyMatch ?? defaults.bodyMatch,
+            latencyThreshold: latencyThreshold ?? defaults.latencyThreshold,
+            redirects: RedirectPolicy(
+                follow: followRedirects ?? defaults.followRedirects ?? builtIn.redirects.follow,
+                maxHops: maxRedirects ?? defaults.maxRedirects ?? builtIn.redirects.maxHops),
+            maxBodyBytes: maxBodyBytes ?? defaults.maxBodyBytes ?? builtIn.maxBodyBytes,
+            tls: tls ?? defaults.tls ?? builtIn.tls, ipFamily: ipFamily ?? defaults.ipFamily ?? builtIn.ipFamily,
+            connection: connection ?? defaults.connection ?? builtIn.connection,
+            authorization: authorization ?? defaults.authorization, alertRules: endpointRules)
+    }
+
+    /// `1ms` is nearly always `1m`, `10ms` `10m`…: say so.
+    private static func typoHint(_ interval: Duration) -> String {
+        let nanoseconds = interval.inNanoseconds
+        guard nanoseconds % 1_000_000 == 0 else { return "" }
+        return " (did you mean \(nanoseconds / 1_000_000)m?)"
+    }
+
+    private static func bodyMatch(_ node: ConfigNode) throws(ConfigError) -> BodyMatch {
+        let mapping = try node.mapping(allowed: ["contains", "regex"])
+        switch (mapping["contains"], mapping["regex"]) {
+        case (let contains?, nil):
+            return .contains(try contains.string())
+        case (nil, let regex?):
+            let pattern = try regex.string()
+            do {
+                _ = try Regex(pattern)
+            } catch {
+                throw regex.error("\(regex.path) is not a valid regular expression: \(error)")
+            }
+            return .regex(pattern)
+        default:
+            throw node.error("\(node.path) needs exactly one of \"contains\" or \"regex\"")
+        }
+    }
 }

@@ -48,22 +48,9 @@ public enum HumanUnits {
 
     /// Formats a duration the way the config accepts it back, for messages.
     public static func format(_ duration: Duration) -> String {
-        let nanos = duration.nanoseconds
+        let nanos = duration.inNanoseconds
         if nanos % 1_000_000_000 == 0 { return "\(nanos / 1_000_000_000)s" }
         if nanos % 1_000_000 == 0 { return "\(nanos / 1_000_000)ms" }
         return "\(Double(nanos) / 1e9)s"
-    }
-}
-
-extension Duration {
-    /// Whole nanoseconds; config durations are below a billion seconds, so this cannot overflow.
-    public var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-
-    /// Whole milliseconds, rounded up so a non-zero timeout never becomes curl's "no timeout" 0.
-    public var millisecondsRoundedUp: Int64 {
-        (nanoseconds + 999_999) / 1_000_000
     }
 }

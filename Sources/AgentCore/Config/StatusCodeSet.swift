@@ -33,3 +33,22 @@ public struct StatusCodeSet: Sendable, Equatable, CustomStringConvertible {
             .joined(separator: ",")
     }
 }
+
+extension StatusCodeSet {
+    /// `expected_status`: one item or a list of codes, ranges and classes.
+    init(_ node: ConfigNode) throws(ConfigError) {
+        let items = (try? node.sequence()) ?? [node]
+        var ranges: [ClosedRange<Int>] = []
+        for item in items {
+            let text = try item.string()
+            guard let range = StatusCodeSet.parseItem(text) else {
+                throw item.error(
+                    "\(item.path) must be a status code (200), a range (200-299) or a class (2xx) within 100-599, "
+                        + "found \"\(text)\"")
+            }
+            ranges.append(range)
+        }
+        guard !ranges.isEmpty else { throw node.error("\(node.path) must list at least one status code") }
+        self.init(ranges)
+    }
+}

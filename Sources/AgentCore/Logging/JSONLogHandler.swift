@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 
 /// A swift-log handler writing one JSON object per line: time, level, message, label, then
@@ -22,7 +21,7 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var line = JSONLine()
-        line.add("time", RFC3339.format(nanoseconds: WallClock.now()))
+        line.add("time", Timestamp.now.rfc3339)
         line.add("level", event.level.rawValue)
         line.add("msg", event.message.description)
         line.add("logger", label)
@@ -34,23 +33,5 @@ public struct JSONLogHandler: LogHandler {
             line.add(key, merged[key]!.description)
         }
         LineWriter.write(line.line + "\n", to: fileDescriptor)
-    }
-}
-
-/// Whole-line writes to a file descriptor, bypassing stdio's shared buffers (see swift-notes).
-public enum LineWriter {
-    public static func write(_ text: String, to fileDescriptor: Int32) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeMutableBytes { buffer in
-                Foundation.write(fileDescriptor, buffer.baseAddress! + offset, buffer.count - offset)
-            }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            offset += written
-        }
     }
 }

@@ -1,13 +1,14 @@
 /// Reads the dates libcurl's OpenSSL backend prints in `CURLINFO_CERTINFO` ("Expire date:Nov  5
-/// 08:00:00 2026 GMT", OpenSSL's `ASN1_TIME_print` form) as Unix seconds.
+/// 08:00:00 2026 GMT", OpenSSL's `ASN1_TIME_print` form).
 enum CertificateDate {
-    static func expiry(fromCertificateLines lines: [String]) -> Int64? {
-        lines.lazy.compactMap { line -> Int64? in
+    static func expiry(fromCertificateLines lines: [String]) -> Timestamp? {
+        lines.lazy.compactMap { line -> Timestamp? in
             guard line.hasPrefix("Expire date:") else { return nil }
-            return parse(String(line.dropFirst("Expire date:".count)))
+            return parse(String(line.dropFirst("Expire date:".count))).map(Timestamp.init(unixSeconds:))
         }.first
     }
 
+    /// Unix seconds.
     static func parse(_ text: String) -> Int64? {
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         let parts = text.split(separator: " ")

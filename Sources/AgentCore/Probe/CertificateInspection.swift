@@ -27,7 +27,8 @@ final class CertificateInspection {
         try easy.set(CURLOPT_SSL_VERIFYHOST, 0)
         try easy.set(CURLOPT_FRESH_CONNECT, true)
         try easy.set(CURLOPT_FORBID_REUSE, true)
-        try easy.set(CURLOPT_TIMEOUT_MS, Int(endpoint.timeout.millisecondsRoundedUp))
+        try easy.set(CURLOPT_TIMEOUT_MS, Int(endpoint.timeout.inMillisecondsRoundedUp))
+        try easy.ignoreEnvironmentProxies()
     }
 
     /// The failed probe's result with whatever expiries the handshake revealed.

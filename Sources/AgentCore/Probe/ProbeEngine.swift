@@ -11,14 +11,14 @@ import Synchronization
 /// Other threads talk to it through a locked inbox and `curl_multi_wakeup`.
 public final class ProbeEngine: @unchecked Sendable {
     // Why @unchecked Sendable is sound: `loop` and everything it owns (the multi handle, the easy
-    // handles, the schedule) are used only by the thread started in `init`, except
-    // `loop.multi.wakeup()`, which libcurl documents as callable from any thread. `shared` is a
-    // Mutex. The multi handle is freed only when this object dies, which cannot happen while the
-    // thread runs, because the thread's closure holds a strong reference to it.
+    // handles, the schedule) are used only by the thread started in `init` — checked at run time
+    // by their `ThreadConfinement` — except `loop.multi.wakeup()`, which libcurl documents as
+    // callable from any thread. `shared` is a Mutex. The multi handle is freed only when this
+    // object dies, which cannot happen while the thread runs: its closure holds a strong reference.
     private let loop: ProbeLoop
     private let shared: Mutex<SharedState>
     /// Monotonic time of the engine thread's last turn: `/health` reads it to see a stalled scheduler.
-    private let heartbeat = Atomic<UInt64>(MonotonicClock.now())
+    private let heartbeat = Atomic<UInt64>(MonotonicInstant.now.nanoseconds)
 
     public enum EngineError: Error, CustomStringConvertible {
         case stopped
@@ -35,12 +35,12 @@ public final class ProbeEngine: @unchecked Sendable {
     /// Hooks for self-metrics, called on the engine thread; they must not block.
     public struct Observer: Sendable {
         public enum SkipReason: Sendable { case inFlight, behind }
-        /// A scheduled probe started, this many nanoseconds behind its due time.
-        public var started: @Sendable (UInt64) -> Void
+        /// A scheduled probe started, this far behind its due time.
+        public var started: @Sendable (Duration) -> Void
         /// Ticks were dropped.
         public var skipped: @Sendable (SkipReason, Int) -> Void
 
-        public init(started: @escaping @Sendable (UInt64) -> Void, skipped: @escaping @Sendable (SkipReason, Int) -> Void) {
+        public init(started: @escaping @Sendable (Duration) -> Void, skipped: @escaping @Sendable (SkipReason, Int) -> Void) {
             self.started = started
             self.skipped = skipped
         }
@@ -64,20 +64,21 @@ public final class ProbeEngine: @unchecked Sendable {
     }
 
     /// Replaces the scheduled endpoints; unchanged ones keep their rhythm (see `ProbeSchedule`).
-    public func setEndpoints(_ endpoints: [EndpointConfig]) {
-        send(.setEndpoints(endpoints))
+    /// `scrubber` removes the configuration's secrets from libcurl's error messages.
+    public func setEndpoints(_ endpoints: [EndpointConfig], scrubber: SecretScrubber) {
+        send(.setEndpoints(endpoints, scrubber))
     }
 
     /// Probes `endpoint` once, outside the schedule: the `probe` command.
-    public func probe(_ endpoint: EndpointConfig) async throws -> ProbeResult {
+    public func probe(_ endpoint: EndpointConfig, scrubber: SecretScrubber = SecretScrubber()) async throws -> ProbeResult {
         try await withCheckedThrowingContinuation { continuation in
-            send(.probeOnce(endpoint, continuation))
+            send(.probeOnce(endpoint, scrubber, continuation))
         }
     }
 
     /// Stops scheduling, lets probes in flight finish for up to `grace`, then ends the thread.
     public func shutdown(grace: Duration) async {
-        send(.stop(deadline: MonotonicClock.now() + UInt64(max(0, grace.nanoseconds))))
+        send(.stop(deadline: .now + max(.zero, grace)))
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let exited = shared.withLock { state in
                 if !state.exited { state.exitWaiters.append(continuation) }
@@ -92,10 +93,10 @@ public final class ProbeEngine: @unchecked Sendable {
     }
 
     /// When the engine thread last went round its loop (it does at least once a second).
-    public var lastHeartbeat: UInt64 { heartbeat.load(ordering: .relaxed) }
+    public var lastHeartbeat: MonotonicInstant { MonotonicInstant(nanoseconds: heartbeat.load(ordering: .relaxed)) }
 
     fileprivate func beat() {
-        heartbeat.store(MonotonicClock.now(), ordering: .relaxed)
+        heartbeat.store(MonotonicInstant.now.nanoseconds, ordering: .relaxed)
     }
 
     private func send(_ command: Command) {
@@ -106,7 +107,7 @@ public final class ProbeEngine: @unchecked Sendable {
         }
         if accepted {
             loop.multi.wakeup()
-        } else if case .probeOnce(_, let continuation) = command {
+        } else if case .probeOnce(_, _, let continuation) = command {
             continuation.resume(throwing: EngineError.stopped)
         }
     }
@@ -137,9 +138,9 @@ public final class ProbeEngine: @unchecked Sendable {
     }
 
     fileprivate enum Command: Sendable {
-        case setEndpoints([EndpointConfig])
-        case probeOnce(EndpointConfig, CheckedContinuation<ProbeResult, any Error>)
-        case stop(deadline: UInt64)
+        case setEndpoints([EndpointConfig], SecretScrubber)
+        case probeOnce(EndpointConfig, SecretScrubber, CheckedContinuation<ProbeResult, any Error>)
+        case stop(deadline: MonotonicInstant)
     }
 
     private struct SharedState: Sendable {
@@ -150,9 +151,10 @@ public final class ProbeEngine: @unchecked Sendable {
     }
 }
 
-/// The engine thread's own state. Not Sendable: only that thread touches it.
+/// The engine thread's own state. Not Sendable: only that thread touches it (checked).
 private final class ProbeLoop {
     let multi = CurlMulti()
+    private let confinement = ThreadConfinement()
     private var schedule: ProbeSchedule
     private let logger: Logger
     private let onResult: @Sendable (ProbeResult) -> Void
@@ -162,7 +164,9 @@ private final class ProbeLoop {
     private var scheduled: [String: ProbeTransfer] = [:]
     /// Transfers in flight, by easy handle.
     private var active: [UnsafeMutableRawPointer: Active] = [:]
-    private var stopDeadline: UInt64?
+    private var stopDeadline: MonotonicInstant?
+    /// Whether probes are failing for want of a socket: logged once when it starts and once when it ends.
+    private var shortOfResources = false
 
     private struct Active {
         let work: Work
@@ -192,10 +196,11 @@ private final class ProbeLoop {
     }
 
     func run(engine: ProbeEngine) {
+        confinement.check("the probe loop")
         while true {
             engine.beat()
             for command in engine.takeCommands() { handle(command, engine: engine) }
-            let now = MonotonicClock.now()
+            let now = MonotonicInstant.now
             if let stopDeadline {
                 if active.isEmpty { break }
                 if now >= stopDeadline {
@@ -207,16 +212,16 @@ private final class ProbeLoop {
             }
             multi.perform()
             for completion in multi.completions() { complete(completion, engine: engine) }
-            multi.poll(timeoutMilliseconds: waitMilliseconds(now: MonotonicClock.now()))
+            multi.poll(timeout: waitTime(now: .now))
         }
-        for case .probeOnce(_, let continuation) in engine.markExited() {
+        for case .probeOnce(_, _, let continuation) in engine.markExited() {
             continuation.resume(throwing: ProbeEngine.EngineError.stopped)
         }
     }
 
     private func handle(_ command: ProbeEngine.Command, engine: ProbeEngine) {
         switch command {
-        case .setEndpoints(let endpoints):
+        case .setEndpoints(let endpoints, let scrubber):
             var next: [String: ProbeTransfer] = [:]
             for endpoint in endpoints {
                 if let existing = scheduled[endpoint.name], existing.endpoint == endpoint {
@@ -224,7 +229,7 @@ private final class ProbeLoop {
                     continue
                 }
                 do {
-                    next[endpoint.name] = try ProbeTransfer(endpoint: endpoint, userAgent: userAgent)
+                    next[endpoint.name] = try ProbeTransfer(endpoint: endpoint, userAgent: userAgent, scrubber: scrubber)
                 } catch {
                     logger.error(
                         "cannot set up endpoint; it will not be probed",
@@ -233,22 +238,21 @@ private final class ProbeLoop {
             }
             scheduled = next
             schedule.setEndpoints(
-                next.values.map { ($0.endpoint.name, $0.endpoint.interval) }, now: MonotonicClock.now(),
-                wallClock: WallClock.now())
-        case .probeOnce(let endpoint, let continuation):
+                next.values.map { ($0.endpoint.name, $0.endpoint.interval) }, now: .now, wallClock: .now)
+        case .probeOnce(let endpoint, let scrubber, let continuation):
             guard stopDeadline == nil else {
                 continuation.resume(throwing: ProbeEngine.EngineError.stopped)
                 return
             }
             do {
-                let transfer = try ProbeTransfer(endpoint: endpoint, userAgent: userAgent)
+                let transfer = try ProbeTransfer(endpoint: endpoint, userAgent: userAgent, scrubber: scrubber)
                 try begin(transfer, continuation: continuation)
-                engine.updateStatistics { $0.recordStart(lagNanoseconds: 0) }
+                engine.updateStatistics { $0.recordStart(lag: .zero) }
             } catch {
                 continuation.resume(throwing: ProbeEngine.EngineError.setup(error))
             }
         case .stop(let deadline):
-            stopDeadline = min(deadline, stopDeadline ?? .max)
+            stopDeadline = stopDeadline.map { min($0, deadline) } ?? deadline
         }
     }
 
@@ -258,7 +262,7 @@ private final class ProbeLoop {
             guard let transfer = scheduled[name] else { return }
             do {
                 try begin(transfer, continuation: nil)
-                engine.updateStatistics { $0.recordStart(lagNanoseconds: lateBy) }
+                engine.updateStatistics { $0.recordStart(lag: lateBy) }
                 observer.started(lateBy)
             } catch {
                 schedule.finished(name)
@@ -276,7 +280,7 @@ private final class ProbeLoop {
     private func begin(_ transfer: ProbeTransfer, continuation: CheckedContinuation<ProbeResult, any Error>?)
         throws(CurlError)
     {
-        transfer.begin(startedAt: WallClock.now())
+        transfer.begin(startedAt: .now)
         try multi.add(transfer.easy)
         active[transfer.easy.handle] = Active(work: .probe(transfer), continuation: continuation)
     }
@@ -309,11 +313,26 @@ private final class ProbeLoop {
             $0.completed += 1
             $0.inFlight -= 1
         }
+        noteResources(result)
         if let continuation {
             continuation.resume(returning: result)
         } else {
             schedule.finished(result.endpoint)
             onResult(result)
+        }
+    }
+
+    /// A probe that could not get a socket says so in its result; the log says so once per episode.
+    private func noteResources(_ result: ProbeResult) {
+        let short = result.failure?.reason == .resources
+        guard short != shortOfResources else { return }
+        shortOfResources = short
+        if short {
+            logger.error(
+                "probes fail for want of sockets on this node; they are recorded as reason resources, not as target failures",
+                metadata: ["endpoint": "\(result.endpoint)", "error": "\(result.failure?.message ?? "")"])
+        } else {
+            logger.notice("probes get sockets again")
         }
     }
 
@@ -329,9 +348,8 @@ private final class ProbeLoop {
     }
 
     /// How long to poll: until the next due probe (rounded up, so the loop never spins), at most 1 s.
-    private func waitMilliseconds(now: UInt64) -> Int {
-        guard stopDeadline == nil, let deadline = schedule.nextDeadline else { return 1000 }
-        guard deadline > now else { return 0 }
-        return Int(min(1000, (deadline - now + 999_999) / 1_000_000))
+    private func waitTime(now: MonotonicInstant) -> Duration {
+        guard stopDeadline == nil, let deadline = schedule.nextDeadline else { return .seconds(1) }
+        return min(.seconds(1), deadline.duration(after: now))
     }
 }

@@ -1,17 +1,13 @@
 extension ProbeResult {
-    /// The result as one JSON object: the `run` output, and later the Loki line. Durations are
-    /// seconds, named like blackbox_exporter's phases so people can map one onto the other.
+    /// The result as one JSON object: the `run` output, `spool tail`, `/status`, and the Loki
+    /// line. Durations are seconds, and phases have blackbox_exporter's names.
     public func jsonLine(node: String?) -> String {
         var phases = JSONLine()
-        phases.add("resolve", microsecondsAsSeconds: timings.dns)
-        phases.add("connect", microsecondsAsSeconds: timings.connect)
-        phases.add("tls", microsecondsAsSeconds: timings.tls)
-        phases.add("processing", microsecondsAsSeconds: timings.processing)
-        phases.add("transfer", microsecondsAsSeconds: timings.transfer)
-        phases.add("redirect", microsecondsAsSeconds: timings.redirect)
+        for phase in Phase.allCases { phases.add(phase.rawValue, seconds: timings[phase]) }
+        phases.add("redirect", seconds: timings.redirect)
 
         var line = JSONLine()
-        line.add("time", RFC3339.format(nanoseconds: startedAt))
+        line.add("time", startedAt.rfc3339)
         line.add("node", node)
         line.add("endpoint", endpoint)
         line.add("url", url)
@@ -21,13 +17,13 @@ extension ProbeResult {
         line.add("error", failure?.message)
         line.add("status", statusCode == 0 ? nil : statusCode)
         line.add("http_version", httpVersion)
-        line.add("duration_seconds", microsecondsAsSeconds: timings.total)
+        line.add("duration_seconds", seconds: timings.total)
         line.add("phases", object: phases)
         line.add("bytes", bytesReceived)
         line.add("remote_ip", remoteIP)
         line.add("redirects", redirects)
-        line.add("cert_expiry", certificateExpiry.map { RFC3339.format(nanoseconds: $0 * 1_000_000_000) })
-        line.add("chain_expiry", chainEarliestExpiry.map { RFC3339.format(nanoseconds: $0 * 1_000_000_000) })
+        line.add("cert_expiry", certificateExpiry?.rfc3339)
+        line.add("chain_expiry", chainEarliestExpiry?.rfc3339)
         line.add("connection", connection.rawValue)
         return line.line
     }

@@ -9,8 +9,8 @@ import HeapModule
 /// different nodes (different seeds) do not hit a shared target at the same instant.
 public struct ProbeSchedule: Sendable {
     public enum Action: Equatable, Sendable {
-        /// Start a probe now; `lateBy` nanoseconds behind its due time.
-        case start(endpoint: String, lateBy: UInt64)
+        /// Start a probe now, `lateBy` behind its due time.
+        case start(endpoint: String, lateBy: Duration)
         /// The previous probe of this endpoint is still running: this tick is dropped, not queued.
         case skipInFlight(endpoint: String)
         /// The loop fell behind by whole intervals (a stalled process): those ticks are dropped.
@@ -45,17 +45,17 @@ public struct ProbeSchedule: Sendable {
 
     /// Sets the endpoints to schedule. Unchanged endpoints keep their next due time and in-flight
     /// state; new or re-timed ones get their phase; removed ones stop.
-    public mutating func setEndpoints(_ endpoints: [(name: String, interval: Duration)], now: UInt64, wallClock: Int64) {
+    public mutating func setEndpoints(_ endpoints: [(name: String, interval: Duration)], now: MonotonicInstant, wallClock: Timestamp) {
         var next: [String: Entry] = [:]
         for (name, interval) in endpoints {
-            let nanos = UInt64(max(1, interval.nanoseconds))
+            let nanos = UInt64(max(1, interval.inNanoseconds))
             if let existing = entries[name], existing.interval == nanos {
                 next[name] = existing
                 continue
             }
             generation += 1
             let entry = Entry(
-                interval: nanos, nextDue: firstDue(name: name, interval: nanos, now: now, wallClock: wallClock),
+                interval: nanos, nextDue: firstDue(name: name, interval: nanos, now: now.nanoseconds, wallClock: wallClock),
                 inFlight: entries[name]?.inFlight ?? false, generation: generation)
             next[name] = entry
             queue.insert(Due(time: entry.nextDue, endpoint: name, generation: entry.generation))
@@ -64,7 +64,8 @@ public struct ProbeSchedule: Sendable {
     }
 
     /// The actions due at `now`, in due order.
-    public mutating func due(at now: UInt64) -> [Action] {
+    public mutating func due(at instant: MonotonicInstant) -> [Action] {
+        let now = instant.nanoseconds
         var actions: [Action] = []
         while let head = queue.min, head.time <= now {
             queue.removeMin()
@@ -76,7 +77,7 @@ public struct ProbeSchedule: Sendable {
                 actions.append(.skipInFlight(endpoint: head.endpoint))
             } else {
                 entry.inFlight = true
-                actions.append(.start(endpoint: head.endpoint, lateBy: behind % entry.interval))
+                actions.append(.start(endpoint: head.endpoint, lateBy: .nanoseconds(Int64(behind % entry.interval))))
             }
             entry.nextDue += UInt64(missed + 1) * entry.interval
             entries[head.endpoint] = entry
@@ -91,15 +92,15 @@ public struct ProbeSchedule: Sendable {
     }
 
     /// When `due(at:)` next has something to do; nil with no endpoints.
-    public var nextDeadline: UInt64? {
-        queue.min?.time
+    public var nextDeadline: MonotonicInstant? {
+        queue.min.map { MonotonicInstant(nanoseconds: $0.time) }
     }
 
     public var endpointCount: Int { entries.count }
 
-    private func firstDue(name: String, interval: UInt64, now: UInt64, wallClock: Int64) -> UInt64 {
+    private func firstDue(name: String, interval: UInt64, now: UInt64, wallClock: Timestamp) -> UInt64 {
         let phase = Self.phase(seed: seed, name: name, interval: interval)
-        let wallPhase = UInt64(max(0, wallClock)) % interval
+        let wallPhase = UInt64(max(0, wallClock.unixNanoseconds)) % interval
         return now + (phase + interval - wallPhase) % interval
     }
 

@@ -18,11 +18,12 @@ public struct ProbeService: Service, CustomStringConvertible {
     public var description: String { "ProbeService" }
 
     public func run() async throws {
-        let endpoints = live.config.endpoints
-        engine.setEndpoints(endpoints)
+        let configuration = live.configuration
+        let endpoints = configuration.endpoints
+        engine.setEndpoints(endpoints, scrubber: configuration.scrubber)
         logger.info("probing", metadata: ["endpoints": "\(endpoints.count)"])
         try? await gracefulShutdown()
-        let grace = live.config.endpoints.map(\.timeout).max() ?? .zero
+        let grace = live.configuration.endpoints.map(\.timeout).max() ?? .zero
         await engine.shutdown(grace: grace + .milliseconds(100))
         let statistics = engine.statistics
         logger.info(
@@ -30,8 +31,8 @@ public struct ProbeService: Service, CustomStringConvertible {
             metadata: [
                 "probes": "\(statistics.completed)", "skipped_in_flight": "\(statistics.skippedInFlight)",
                 "skipped_behind": "\(statistics.skippedBehind)",
-                "start_lag_p50_us": "\(statistics.lagQuantile(0.5) ?? 0)",
-                "start_lag_p99_us": "\(statistics.lagQuantile(0.99) ?? 0)",
+                "start_lag_p50_us": "\(statistics.lagQuantile(0.5)?.inMicroseconds ?? 0)",
+                "start_lag_p99_us": "\(statistics.lagQuantile(0.99)?.inMicroseconds ?? 0)",
             ])
     }
 }

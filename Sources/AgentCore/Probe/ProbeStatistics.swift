@@ -16,10 +16,10 @@ public struct ProbeStatistics: Sendable, Equatable {
 
     public init() {}
 
-    mutating func recordStart(lagNanoseconds: UInt64) {
+    mutating func recordStart(lag: Duration) {
         started += 1
         inFlight += 1
-        let micros = UInt32(clamping: lagNanoseconds / 1000)
+        let micros = UInt32(clamping: lag.inMicroseconds)
         if recentLags.count < Self.lagWindow {
             recentLags.append(micros)
         } else {
@@ -28,10 +28,10 @@ public struct ProbeStatistics: Sendable, Equatable {
         }
     }
 
-    /// The q-quantile (0…1) of the recent start lags in microseconds; nil before the first probe.
-    public func lagQuantile(_ q: Double) -> UInt32? {
+    /// The q-quantile (0…1) of the recent start lags; nil before the first probe.
+    public func lagQuantile(_ q: Double) -> Duration? {
         guard !recentLags.isEmpty else { return nil }
         let sorted = recentLags.sorted()
-        return sorted[min(sorted.count - 1, Int((q * Double(sorted.count - 1)).rounded()))]
+        return .microseconds(sorted[min(sorted.count - 1, Int((q * Double(sorted.count - 1)).rounded()))])
     }
 }

@@ -1,12 +1,9 @@
-import Foundation
-import Hummingbird
 import Logging
-import NIOCore
-import ServiceLifecycle
-import Synchronization
+import NIOHTTP1
 
-/// The local HTTP server: `/health` (liveness), `/ready`, `/status` (JSON, or an HTML page for
-/// browsers), `/metrics` (the probe metrics since start and the agent's own), `POST /-/reload`.
+/// The agent's pages on the local HTTP server: `/health` (liveness), `/ready`, `/status` (JSON,
+/// or an HTML page for browsers), `/metrics` (the probe metrics since start and the agent's own)
+/// and, when `server.enable_reload` allows it, `POST /-/reload`.
 enum AgentServer {
     /// What the handlers read; every part is safe to share.
     struct Context: Sendable {
@@ -14,83 +11,68 @@ enum AgentServer {
         let engine: ProbeEngine
         let spool: Spool
         let board: StatusBoard
-        let outputs: OutputHealth
+        let health: ReaderHealth
         let alerts: AlertState
         let metrics: SelfMetrics
-        let startedAt: Int64
+        let readers: [ReaderName]
+        let startedAt: Timestamp
         let reload: @Sendable () async -> Result<String, ConfigError>
     }
 
-    /// The server as a lifecycle service; a port it cannot listen on stops the agent with a
-    /// message saying which and what to change.
-    struct Runner: Service, CustomStringConvertible {
-        let application: any Service
-        let settings: ServerSettings
-        var description: String { "AgentServer(\(settings.address):\(settings.port))" }
-
-        func run() async throws {
-            do {
-                try await application.run()
-            } catch let error as IOError {
-                throw AgentError(
-                    message: "the HTTP server cannot listen on \(settings.address):\(settings.port): \(error); "
-                        + "set server.port to a free port, or server.enabled: false")
-            }
-        }
+    static func service(_ config: ServerConfig, context: Context, onBound: @escaping @Sendable (Int) -> Void, logger: Logger) -> HTTPServer {
+        HTTPServer(config: config, handler: { request in await respond(to: request, config: config, context: context) }, onBound: onBound, logger: logger)
     }
 
-    static func service(
-        _ settings: ServerSettings, context: Context, boundPort: @escaping @Sendable (Int) -> Void, logger: Logger
-    ) -> Runner {
-        Runner(application: application(settings, context: context, boundPort: boundPort, logger: logger), settings: settings)
-    }
-
-    static func application(
-        _ settings: ServerSettings, context: Context, boundPort: @escaping @Sendable (Int) -> Void, logger: Logger
-    ) -> some ApplicationProtocol {
-        let router = Router()
-        router.get("health") { _, _ in health(context) }
-        router.get("ready") { _, _ in text(.ok, "ready\n") }
-        router.get("status") { request, _ in
+    static func respond(to request: HTTPServer.Request, config: ServerConfig, context: Context) async -> HTTPServer.Response {
+        switch (request.method, request.path) {
+        case (.GET, "/health"), (.HEAD, "/health"):
+            return health(context)
+        case (.GET, "/ready"):
+            return HTTPServer.Response(status: .ok, body: "ready\n")
+        case (.GET, "/status"):
             let report = statusReport(context)
-            if request.headers[.accept]?.contains("text/html") == true {
-                return text(.ok, report.html(), type: "text/html; charset=utf-8")
+            if request.accept?.contains("text/html") == true {
+                return HTTPServer.Response(status: .ok, contentType: "text/html; charset=utf-8", body: report.html())
             }
-            return text(.ok, report.json(), type: "application/json")
-        }
-        router.get("metrics") { _, _ in
-            let config = context.live.config
-            let body =
-                ExpositionWriter.render(context.board.metricFamilies(endpoints: Set(config.endpoints.map(\.name))))
-                + context.metrics.render(
-                    engine: context.engine.statistics, spool: try? context.spool.statistics(),
-                    outputs: context.outputs.snapshot)
-            return text(.ok, body, type: "text/plain; version=0.0.4; charset=utf-8")
-        }
-        router.post("-/reload") { _, _ in
+            return HTTPServer.Response(status: .ok, contentType: "application/json", body: report.json())
+        case (.GET, "/metrics"):
+            return HTTPServer.Response(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", bytes: metrics(context))
+        case (.POST, "/-/reload"):
+            guard config.enableReload else {
+                return HTTPServer.Response(
+                    status: .forbidden,
+                    body: "reloading over HTTP is off; set server.enable_reload: true, or send the agent SIGHUP\n")
+            }
             switch await context.reload() {
-            case .success(let summary): return text(.ok, summary + "\n")
-            case .failure(let error): return text(.badRequest, "reload rejected, the running configuration is kept: \(error)\n")
+            case .success(let summary): return HTTPServer.Response(status: .ok, body: summary + "\n")
+            case .failure(let error):
+                return HTTPServer.Response(status: .badRequest, body: "reload rejected, the running configuration is kept: \(error)\n")
             }
+        default:
+            return HTTPServer.Response(status: .notFound, body: "not found; try /status, /metrics, /health or /ready\n")
         }
-        return Application(
-            router: router,
-            configuration: .init(address: .hostname(settings.address, port: settings.port), serverName: "latency-agent"),
-            onServerRunning: { channel in boundPort(channel.localAddress?.port ?? settings.port) },
-            logger: logger)
     }
 
-    static func health(_ context: Context) -> Response {
+    static func health(_ context: Context) -> HTTPServer.Response {
         guard let problems = HealthCheck.problems(
-            schedulerHeartbeat: context.engine.lastHeartbeat, now: MonotonicClock.now(),
-            spoolProblem: context.spool.unwritableReason())
-        else { return text(.ok, "ok\n") }
-        return text(.serviceUnavailable, problems.joined(separator: "\n") + "\n")
+            schedulerHeartbeat: context.engine.lastHeartbeat, now: .now, spoolProblem: context.spool.unwritableReason())
+        else { return HTTPServer.Response(status: .ok, body: "ok\n") }
+        return HTTPServer.Response(status: .serviceUnavailable, body: problems.joined(separator: "\n") + "\n")
+    }
+
+    static func metrics(_ context: Context) -> [UInt8] {
+        let configuration = context.live.configuration
+        let families = context.board.metricFamilies(
+            configured: Set(configuration.endpoints.map(\.name)), keepRemoved: configuration.spool.retain, now: .now)
+        return ExpositionWriter.render(
+            families + context.metrics.families(
+                engine: context.engine.statistics, spool: try? context.spool.statistics(readers: context.readers),
+                readers: context.health.snapshot))
     }
 
     static func statusReport(_ context: Context) -> StatusReport {
-        let config = context.live.config
-        let now = WallClock.now()
+        let config = context.live.configuration
+        let now = Timestamp.now
         return StatusReport(
             agent: config.agent, startedAt: context.startedAt, now: now,
             endpoints: config.endpoints.map { endpoint in
@@ -100,13 +82,7 @@ enum AgentServer {
                     config: endpoint, last: state?.last, hour: windows.summary(lastHour: true, now: now),
                     day: windows.summary(lastHour: false, now: now), series: windows.minuteSeries(now: now))
             },
-            spool: try? context.spool.statistics(now: now), spoolPath: config.spool.path,
-            outputs: context.outputs.snapshot, engine: context.engine.statistics, firing: context.alerts.snapshot)
-    }
-
-    static func text(_ status: HTTPResponse.Status, _ body: String, type: String = "text/plain; charset=utf-8") -> Response {
-        Response(
-            status: status, headers: [.contentType: type],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+            spool: try? context.spool.statistics(readers: context.readers, now: now), spoolPath: config.spool.path,
+            outputs: context.health.snapshot, engine: context.engine.statistics, firing: context.alerts.snapshot)
     }
 }

@@ -8,7 +8,7 @@ import Foundation
 /// they are within one bucket of the truth while a day of 1-second probes costs kilobytes.
 public struct LatencyWindows: Sendable, Equatable {
     public struct Bucket: Sendable, Equatable {
-        public var start: Int64
+        public var start: Timestamp
         public var succeeded: UInt32 = 0
         public var total: UInt32 = 0
         /// Counts per latency bucket; empty until the first success.
@@ -21,8 +21,8 @@ public struct LatencyWindows: Sendable, Equatable {
     /// Upper bounds in microseconds: 100 µs × 1.25^k.
     public static let bounds: [Int64] = (0..<52).map { Int64(100 * pow(1.25, Double($0))) }
 
-    static let minute: Int64 = 60_000_000_000
-    static let hour: Int64 = 3_600_000_000_000
+    static let minute = Duration.seconds(60)
+    static let hour = Duration.seconds(3600)
 
     public init() {}
 
@@ -31,8 +31,8 @@ public struct LatencyWindows: Sendable, Equatable {
         Self.add(result, to: &hours, width: Self.hour, keep: 24)
     }
 
-    private static func add(_ result: ProbeResult, to buckets: inout [Bucket], width: Int64, keep: Int) {
-        let start = result.startedAt / width * width
+    private static func add(_ result: ProbeResult, to buckets: inout [Bucket], width: Duration, keep: Int) {
+        let start = result.startedAt.truncated(to: width)
         var index = buckets.lastIndex { $0.start == start }
         if index == nil {
             buckets.append(Bucket(start: start))
@@ -45,27 +45,28 @@ public struct LatencyWindows: Sendable, Equatable {
         if result.succeeded {
             buckets[index].succeeded += 1
             if buckets[index].counts.isEmpty { buckets[index].counts = Array(repeating: 0, count: bounds.count + 1) }
-            let slot = bounds.firstIndex { result.timings.total <= $0 } ?? bounds.count
+            let micros = result.timings.total.inMicroseconds
+            let slot = bounds.firstIndex { micros <= $0 } ?? bounds.count
             buckets[index].counts[slot] += 1
         }
     }
 
-    /// Percentiles (µs) and uptime over the buckets that started within `span` before `now`.
+    /// Percentiles and uptime over the buckets that started within a span before now.
     public struct Summary: Sendable, Equatable {
         public var probes: Int
         public var uptimePercent: Double?
-        public var p50: Int64?
-        public var p95: Int64?
-        public var p99: Int64?
+        public var p50: Duration?
+        public var p95: Duration?
+        public var p99: Duration?
     }
 
-    public func summary(lastHour: Bool, now: Int64) -> Summary {
-        let (buckets, span) = lastHour ? (minutes, Self.hour) : (hours, 24 * Self.hour)
+    public func summary(lastHour: Bool, now: Timestamp) -> Summary {
+        let (buckets, span) = lastHour ? (minutes, Self.hour) : (hours, Self.hour * 24)
         return Self.summarize(buckets.filter { $0.start > now - span })
     }
 
     /// p50 and p95 of each minute of the last hour, for the status page's chart.
-    public func minuteSeries(now: Int64) -> [(start: Int64, p50: Int64?, p95: Int64?)] {
+    public func minuteSeries(now: Timestamp) -> [(start: Timestamp, p50: Duration?, p95: Duration?)] {
         minutes.filter { $0.start > now - Self.hour }.map { bucket in
             let summary = Self.summarize([bucket])
             return (bucket.start, summary.p50, summary.p95)
@@ -79,13 +80,13 @@ public struct LatencyWindows: Sendable, Equatable {
         for bucket in buckets where !bucket.counts.isEmpty {
             for (slot, count) in bucket.counts.enumerated() { counts[slot] += UInt64(count) }
         }
-        func quantile(_ q: Double) -> Int64? {
+        func quantile(_ q: Double) -> Duration? {
             guard succeeded > 0 else { return nil }
             let rank = UInt64((q * Double(succeeded)).rounded(.up))
             var cumulative: UInt64 = 0
             for (slot, count) in counts.enumerated() {
                 cumulative += count
-                if cumulative >= max(1, rank) { return slot < bounds.count ? bounds[slot] : bounds.last! * 2 }
+                if cumulative >= max(1, rank) { return .microseconds(slot < bounds.count ? bounds[slot] : bounds.last! * 2) }
             }
             return nil
         }

@@ -1,11 +1,9 @@
-import Logging
-import ServiceLifecycle
 import Synchronization
 
 /// What `/status` and `/metrics` show about the endpoints: each one's last result and recent
 /// windows, and the probe metrics since the agent started.
 ///
-/// It is filled by `StatusBoard.Reader`, a spool reader that keeps no cursor: at start it
+/// It is filled by a spool reader (`StatusBoardPolicy`) that keeps no cursor: at start it
 /// rebuilds the windows from the history the spool retains, then follows new results.
 public final class StatusBoard: Sendable {
     struct EndpointState: Sendable {
@@ -20,15 +18,24 @@ public final class StatusBoard: Sendable {
 
     private let state: Mutex<State>
 
-    public init(buckets: [Double], phaseBuckets: [Double], uptimeWindow: Duration) {
-        state = Mutex(State(fold: MetricFold(buckets: buckets, phaseBuckets: phaseBuckets, uptimeWindow: uptimeWindow)))
+    public init(pushgateway: PushgatewayConfig?) {
+        let fold = pushgateway.map(MetricFold.init)
+            ?? MetricFold(buckets: PushgatewayConfig.defaultBuckets, phaseBuckets: PushgatewayConfig.defaultPhaseBuckets, uptimeWindow: .seconds(3600))
+        state = Mutex(State(fold: fold))
     }
 
-    func add(_ result: ProbeResult, countInMetrics: Bool) {
+    /// History refills the windows only; live results also count in `/metrics`.
+    func add(_ update: StatusBoardPolicy.Update) {
         state.withLock { state in
-            state.endpoints[result.endpoint, default: EndpointState()].last = result
-            state.endpoints[result.endpoint, default: EndpointState()].windows.add(result)
-            if countInMetrics { state.fold.add(result) }
+            for entry in update.history {
+                state.endpoints[entry.value.endpoint, default: EndpointState()].last = entry.value
+                state.endpoints[entry.value.endpoint, default: EndpointState()].windows.add(entry.value)
+            }
+            for entry in update.live {
+                state.endpoints[entry.value.endpoint, default: EndpointState()].last = entry.value
+                state.endpoints[entry.value.endpoint, default: EndpointState()].windows.add(entry.value)
+                state.fold.add(entry.value)
+            }
         }
     }
 
@@ -37,49 +44,62 @@ public final class StatusBoard: Sendable {
     }
 
     /// The probe metric families of the configured endpoints (counters since the agent started).
-    func metricFamilies(endpoints: Set<String>) -> [MetricFamily] {
+    func metricFamilies(configured: Set<String>, keepRemoved: Duration, now: Timestamp) -> [MetricFamily] {
         state.withLock { state in
-            state.fold.retain(endpointsNamed: endpoints)
-            return state.fold.metricFamilies()
+            state.fold.forget(absentFrom: configured, lastProbedBefore: now - keepRemoved)
+            state.endpoints = state.endpoints.filter { configured.contains($0.key) }
+            return state.fold.metricFamilies(configured: configured)
         }
     }
+}
 
-    /// Follows the spool into the board.
-    public struct Reader: Service, CustomStringConvertible {
-        let board: StatusBoard
-        let spool: Spool
-        let logger: Logger
-        public var description: String { "StatusBoard.Reader" }
+/// The status board's reader: history first (everything retained from the last 24 hours, for the
+/// windows only), then every new result. Its position lives in memory only.
+public struct StatusBoardPolicy: SpoolReaderPolicy {
+    public typealias Request = Never
+    public typealias Element = ProbeResult
+    public typealias Publication = Update
 
-        public init(board: StatusBoard, spool: Spool, logger: Logger) {
-            self.board = board
-            self.spool = spool
-            self.logger = logger
-        }
+    public struct Update: Sendable {
+        var history: [SpoolEntry<ProbeResult>] = []
+        var live: [SpoolEntry<ProbeResult>] = []
+    }
 
-        public func run() async throws {
-            // History first: everything retained from the last 24 hours, for the windows only.
-            let boot = spool.lastSequence
-            let since = WallClock.now() - 24 * 3_600_000_000_000
-            var cursor: UInt64 = 0
-            while cursor < boot {
-                let records = try spool.records(after: cursor, limit: 10_000)
-                guard let last = records.last else { break }
-                for record in records where record.sequence <= boot && record.result.startedAt >= since {
-                    board.add(record.result, countInMetrics: false)
-                }
-                cursor = min(last.sequence, boot)
+    public static let readLimit = 10_000
+    static let historySpan = Duration.seconds(24 * 3600)
+
+    private var boot: UInt64 = 0
+    private var readThrough: UInt64 = 0
+
+    public init() {}
+
+    public mutating func start(cursor: UInt64, state: [UInt8]?, context: ReaderContext) -> Action {
+        boot = context.lastSequence
+        readThrough = 0
+        return next(context)
+    }
+
+    public mutating func received(_ entries: [SpoolEntry<ProbeResult>], context: ReaderContext) -> Action {
+        readThrough = entries.last?.sequence ?? max(readThrough, context.lastSequence)
+        var update = Update()
+        let since = context.wallClock - Self.historySpan
+        for entry in entries {
+            if entry.sequence > boot {
+                update.live.append(entry)
+            } else if entry.value.startedAt >= since {
+                update.history.append(entry)
             }
-            cursor = boot
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                if spool.lastSequence > cursor {
-                    let records = try spool.records(after: cursor, limit: 10_000)
-                    for record in records { board.add(record.result, countInMetrics: true) }
-                    cursor = records.last?.sequence ?? spool.lastSequence
-                } else {
-                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(250)) }
-                }
-            }
         }
+        return .commit(ReaderCommit(cursor: readThrough, publication: update, durable: false))
+    }
+
+    public mutating func resumed(context: ReaderContext) -> Action { next(context) }
+    public mutating func delivered(_ delivery: Delivery, context: ReaderContext) -> Action { next(context) }
+    public mutating func retrying(since answer: MonotonicInstant, context: ReaderContext) -> Action { next(context) }
+    public mutating func committed(context: ReaderContext) -> Action { next(context) }
+    public mutating func draining(context: ReaderContext) -> Action { .finished }
+
+    private func next(_ context: ReaderContext) -> Action {
+        readThrough < context.lastSequence ? .read(after: readThrough, limit: Self.readLimit) : .wait(until: nil, orChange: true)
     }
 }

@@ -9,16 +9,16 @@ struct StatusReport {
         var last: ProbeResult?
         var hour: LatencyWindows.Summary
         var day: LatencyWindows.Summary
-        var series: [(start: Int64, p50: Int64?, p95: Int64?)]
+        var series: [(start: Timestamp, p50: Duration?, p95: Duration?)]
     }
 
-    var agent: AgentSettings
-    var startedAt: Int64
-    var now: Int64
+    var agent: AgentConfig
+    var startedAt: Timestamp
+    var now: Timestamp
     var endpoints: [Endpoint]
     var spool: SpoolStatistics?
     var spoolPath: String
-    var outputs: [String: OutputHealth.Entry]
+    var outputs: [ReaderName: ReaderHealth.Entry]
     var engine: ProbeStatistics
     /// Alerts firing now, by endpoint.
     var firing: [String: [AlertRule]] = [:]
@@ -26,7 +26,7 @@ struct StatusReport {
     // MARK: JSON
 
     func json() -> String {
-        func seconds(_ micros: Int64?) -> Any { micros.map { Double($0) / 1e6 } ?? NSNull() }
+        func seconds(_ value: Duration?) -> Any { value.map(\.inSeconds) ?? NSNull() }
         func summary(_ s: LatencyWindows.Summary) -> [String: Any] {
             ["probes": s.probes, "uptime_percent": s.uptimePercent ?? NSNull(), "p50_seconds": seconds(s.p50),
              "p95_seconds": seconds(s.p95), "p99_seconds": seconds(s.p99)]
@@ -34,7 +34,7 @@ struct StatusReport {
         let endpoints: [[String: Any]] = endpoints.map { endpoint in
             var entry: [String: Any] = [
                 "name": endpoint.config.name, "url": endpoint.config.displayURL, "method": endpoint.config.method,
-                "interval_seconds": Double(endpoint.config.interval.nanoseconds) / 1e9,
+                "interval_seconds": endpoint.config.interval.inSeconds,
                 "last_hour": summary(endpoint.hour), "last_day": summary(endpoint.day),
                 "alerts_firing": (firing[endpoint.config.name] ?? []).map(\.rawValue),
             ]
@@ -43,26 +43,27 @@ struct StatusReport {
             }
             return entry
         }
-        let readers = Dictionary(uniqueKeysWithValues: (spool?.readers ?? []).map { ($0.name, $0) })
-        let outputNames = Set(readers.keys).union(outputs.keys).sorted()
+        let readers = Dictionary(uniqueKeysWithValues: (spool?.readers ?? []).map { ($0.reader, $0) })
+        let outputNames = Set(readers.keys).union(outputs.keys).sorted { $0.storageKey < $1.storageKey }
         let outputList: [[String: Any]] = outputNames.map { name in
-            let health = outputs[name] ?? OutputHealth.Entry()
+            let health = outputs[name] ?? ReaderHealth.Entry()
             return [
-                "name": name, "backlog_records": readers[name]?.records ?? 0, "backlog_seconds": readers[name]?.seconds ?? 0,
-                "last_success": health.lastSuccess.map { RFC3339.format(nanoseconds: $0) } ?? NSNull(),
+                "name": name.storageKey, "backlog_records": readers[name]?.records ?? 0,
+                "backlog_seconds": readers[name]?.age.inSeconds ?? 0,
+                "last_success": health.lastSuccess?.rfc3339 ?? NSNull(),
                 "last_error": health.lastError ?? NSNull(),
-                "last_error_at": health.lastErrorAt.map { RFC3339.format(nanoseconds: $0) } ?? NSNull(),
-                "failures": health.failures,
+                "last_error_at": health.lastErrorAt?.rfc3339 ?? NSNull(),
+                "failures": health.failures, "refused": health.rejected,
             ]
         }
         var document: [String: Any] = [
             "node": agent.node, "job": agent.job, "version": AgentVersion.current,
-            "started_at": RFC3339.format(nanoseconds: startedAt), "time": RFC3339.format(nanoseconds: now),
+            "started_at": startedAt.rfc3339, "time": now.rfc3339,
             "endpoints": endpoints, "outputs": outputList,
             "scheduler": [
                 "probes": engine.completed, "in_flight": engine.inFlight, "skipped_in_flight": engine.skippedInFlight,
                 "skipped_behind": engine.skippedBehind,
-                "start_lag_p99_seconds": engine.lagQuantile(0.99).map { Double($0) / 1e6 as Any } ?? NSNull(),
+                "start_lag_p99_seconds": engine.lagQuantile(0.99).map { $0.inSeconds as Any } ?? NSNull(),
             ],
         ]
         if let spool {
@@ -106,10 +107,10 @@ struct StatusReport {
         }
         var outputRows = ""
         for reader in spool?.readers ?? [] {
-            let health = outputs[reader.name] ?? OutputHealth.Entry()
+            let health = outputs[reader.reader] ?? ReaderHealth.Entry()
             let error = health.lastError.map { " · last error: \(escape(String($0.prefix(160))))" } ?? ""
-            let success = health.lastSuccess.map { "last delivered \(RFC3339.format(nanoseconds: $0).prefix(19))Z" } ?? "nothing delivered yet"
-            outputRows += "<li><b>\(escape(reader.name))</b>: \(reader.records) behind (\(String(format: "%.1f", reader.seconds)) s) · \(success)\(error)</li>"
+            let success = health.lastSuccess.map { "last delivered \($0.rfc3339.prefix(19))Z" } ?? "nothing delivered yet"
+            outputRows += "<li><b>\(escape(reader.reader.storageKey))</b>: \(reader.records) behind (\(String(format: "%.1f", reader.age.inSeconds)) s) · \(success)\(error)</li>"
         }
         let spoolLine = spool.map { stats in
             "spool \(stats.records) records, \(stats.bytes / 1024) of \(stats.maxBytes / 1024) KiB"
@@ -137,7 +138,7 @@ struct StatusReport {
             ul{padding-left:18px}
             </style></head><body><main>
             <h1>latency-agent on \(escape(agent.node))</h1>
-            <div class="meta">job \(escape(agent.job)) · version \(AgentVersion.current) · up since \(RFC3339.format(nanoseconds: startedAt).prefix(19))Z · \(engine.completed) probes, \(engine.inFlight) in flight · \(escape(spoolLine))</div>
+            <div class="meta">job \(escape(agent.job)) · version \(AgentVersion.current) · up since \(startedAt.rfc3339.prefix(19))Z · \(engine.completed) probes, \(engine.inFlight) in flight · \(escape(spoolLine))</div>
             \(rows)
             <h2>Outputs</h2><ul>\(outputRows.isEmpty ? "<li>none configured</li>" : outputRows)</ul>
             </main></body></html>
@@ -147,17 +148,17 @@ struct StatusReport {
 
     /// One bar per minute of the last hour: p95 (orange) behind p50 (blue), on a linear scale
     /// from zero to the hour's highest p95. Bars stay readable when the SVG is stretched to width.
-    private func chart(_ series: [(start: Int64, p50: Int64?, p95: Int64?)]) -> String {
-        let top = Double(series.compactMap(\.p95).max() ?? 0)
+    private func chart(_ series: [(start: Timestamp, p50: Duration?, p95: Duration?)]) -> String {
+        let top = series.compactMap(\.p95).max()?.inSeconds ?? 0
         guard top > 0 else { return "<p class=\"chart-caption\">no successful probe in the last hour</p>" }
         let width = 600.0, height = 60.0, slot = width / 60
-        let start = Double(now - LatencyWindows.hour)
+        let start = now - LatencyWindows.hour
         var bars = ""
         for point in series {
-            let x = (Double(point.start) - start) / Double(LatencyWindows.hour) * width
+            let x = (point.start - start).inSeconds / LatencyWindows.hour.inSeconds * width
             for (value, color) in [(point.p95, "#f0883e"), (point.p50, "#58a6ff")] {
                 guard let value else { continue }
-                let barHeight = max(1, Double(value) / top * (height - 2))
+                let barHeight = max(1, value.inSeconds / top * (height - 2))
                 bars += String(
                     format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%@\"/>",
                     x, height - barHeight, slot - 1, barHeight, color)
@@ -165,22 +166,20 @@ struct StatusReport {
         }
         return """
             <svg viewBox="0 0 600 60" preserveAspectRatio="none" role="img" aria-label="latency per minute over the last hour">\(bars)</svg>
-            <p class="chart-caption">last hour, per minute: p50 <span class="p50">■</span> p95 <span class="p95">■</span> · top \(milliseconds(Int64(top)))</p>
+            <p class="chart-caption">last hour, per minute: p50 <span class="p50">■</span> p95 <span class="p95">■</span> · top \(milliseconds(Duration(seconds: top)))</p>
             """
     }
 
     private func phases(_ result: ProbeResult?) -> String {
         guard let timings = result?.timings else { return "" }
-        let parts: [(String, Int64?)] = [
-            ("dns", timings.dns), ("connect", timings.connect), ("tls", timings.tls), ("processing", timings.processing),
-            ("transfer", timings.transfer),
-        ]
-        return " · " + parts.compactMap { name, value in value.map { "\(name) \(milliseconds($0))" } }.joined(separator: " · ")
+        return " · " + Phase.allCases.compactMap { phase in timings[phase].map { "\(phase.rawValue) \(milliseconds($0))" } }
+            .joined(separator: " · ")
     }
 
-    private func milliseconds(_ micros: Int64?) -> String {
-        guard let micros else { return "–" }
-        return micros >= 10_000 ? String(format: "%.0f ms", Double(micros) / 1000) : String(format: "%.2f ms", Double(micros) / 1000)
+    private func milliseconds(_ value: Duration?) -> String {
+        guard let value else { return "–" }
+        let ms = value.inSeconds * 1000
+        return ms >= 10 ? String(format: "%.0f ms", ms) : String(format: "%.2f ms", ms)
     }
 
     private func percent(_ value: Double?) -> String {

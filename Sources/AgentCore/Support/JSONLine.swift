@@ -29,11 +29,17 @@ public struct JSONLine {
         text += value ? "true" : "false"
     }
 
-    /// Microseconds written as seconds with six decimals, exactly and without floating point.
-    public mutating func add(_ key: String, microsecondsAsSeconds value: Int64?) {
+    /// A duration written as seconds with six decimals, exactly and without floating point.
+    public mutating func add(_ key: String, seconds value: Duration?) {
         guard let value else { return }
         appendKey(key)
-        text += DecimalSeconds.text(microseconds: value)
+        text += value.secondsText
+    }
+
+    public mutating func add(_ key: String, _ value: Double?) {
+        guard let value, value.isFinite else { return }
+        appendKey(key)
+        text += ExpositionWriter.number(value)
     }
 
     /// A nested object, written in place.

@@ -1,7 +1,8 @@
 /// UTC timestamps like `2026-11-25T08:14:39.123456Z`, computed without Foundation's formatters
 /// (which are slow and locale-bound) from Unix nanoseconds.
 public enum RFC3339 {
-    public static func format(nanoseconds: Int64) -> String {
+    public static func format(_ time: Timestamp) -> String {
+        let nanoseconds = time.unixNanoseconds
         let seconds = nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds - 999_999_999) / 1_000_000_000
         let micros = (nanoseconds - seconds * 1_000_000_000) / 1000
         let days = Int(seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400)

@@ -4,12 +4,13 @@
 #include <curl/curl.h>
 
 /*
- * Swift cannot call C variadic functions, so each curl_easy_setopt / curl_easy_getinfo /
- * curl_multi_setopt argument type gets one typed wrapper here. Nothing else in the project
+ * Swift cannot call C variadic functions, so each curl_easy_setopt / curl_easy_getinfo
+ * argument type gets one typed wrapper here. Nothing else in the project
  * includes curl.h.
  */
 
 typedef size_t (*ccurl_data_callback)(char *data, size_t size, size_t nmemb, void *userdata);
+typedef curl_socket_t (*ccurl_opensocket_callback)(void *userdata, curlsocktype purpose, struct curl_sockaddr *address);
 
 CURLcode ccurl_easy_setopt_long(CURL *handle, CURLoption option, long value);
 CURLcode ccurl_easy_setopt_off_t(CURL *handle, CURLoption option, curl_off_t value);
@@ -17,11 +18,11 @@ CURLcode ccurl_easy_setopt_string(CURL *handle, CURLoption option, const char *v
 CURLcode ccurl_easy_setopt_pointer(CURL *handle, CURLoption option, void *value);
 CURLcode ccurl_easy_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value);
 CURLcode ccurl_easy_setopt_data_callback(CURL *handle, CURLoption option, ccurl_data_callback value);
+CURLcode ccurl_easy_setopt_opensocket_callback(CURL *handle, ccurl_opensocket_callback value);
 
 CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode ccurl_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value);
 CURLcode ccurl_easy_getinfo_string(CURL *handle, CURLINFO info, const char **value);
-CURLcode ccurl_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value);
 CURLcode ccurl_easy_getinfo_certinfo(CURL *handle, struct curl_certinfo **value);
 
 /* Values libcurl defines as macros, which Swift does not import. */
@@ -33,7 +34,12 @@ const char *ccurl_version(void);
 /* The value of the response header `name` of the last request, or NULL. */
 const char *ccurl_response_header(CURL *handle, const char *name);
 
-CURLMcode ccurl_multi_setopt_long(CURLM *handle, CURLMoption option, long value);
+/*
+ * Opens the socket libcurl asks for, as libcurl would, and reports the errno when it cannot:
+ * the prober tells "no descriptor left on this node" apart from "the target refused".
+ * Returns CURL_SOCKET_BAD on failure and stores errno in *failure.
+ */
+curl_socket_t ccurl_open_socket(struct curl_sockaddr *address, int *failure);
 
 /* Fields of the first struct CURLMsg, flattened so Swift never reads the C union. */
 typedef struct {

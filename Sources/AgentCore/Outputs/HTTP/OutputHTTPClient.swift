@@ -1,6 +1,5 @@
 import CCurl
 import Foundation
-import Synchronization
 
 /// A request an output sends.
 public struct OutputRequest: Sendable {
@@ -17,62 +16,92 @@ public struct OutputRequest: Sendable {
     }
 }
 
-/// What the server answered. The body is kept up to the client's limit (64 KiB unless set):
-/// enough for any error message.
+/// What the server answered, scrubbed of every configured secret. The body is kept up to the
+/// client's limit (64 KiB unless set): enough for any error message.
 public struct OutputResponse: Sendable, Equatable {
     public var status: Int
     public var body: String
-    /// `Retry-After` in seconds, when the server sent one.
+    /// `Retry-After`, when the server sent one (seconds or an HTTP date).
     public var retryAfter: Duration?
+
+    public init(status: Int, body: String, retryAfter: Duration? = nil) {
+        self.status = status
+        self.body = body
+        self.retryAfter = retryAfter
+    }
+
+    /// `HTTP 429: rate_limited`: how logs, `/status` and health name the answer.
+    public var summary: String {
+        let text = body.prefix(300).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? "HTTP \(status)" : "HTTP \(status): \(text)"
+    }
 }
 
-/// A request that got no HTTP answer (refused, timed out, TLS failure…).
-public struct TransportError: Error, Sendable, CustomStringConvertible {
+/// A request that got no HTTP answer (refused, timed out, TLS failure…), in libcurl's words,
+/// scrubbed of every configured secret.
+public struct TransportError: Error, Sendable, Equatable, CustomStringConvertible {
     public var reason: FailureReason
     public var message: String
+
+    public init(reason: FailureReason, message: String) {
+        self.reason = reason
+        self.message = message
+    }
+
     public var description: String { "\(reason.rawValue): \(message)" }
 }
 
-/// The HTTP client of one output: one libcurl easy handle (so connections are kept alive between
-/// requests) used only on the output's own `IOThread`.
-public final class OutputHTTPClient: @unchecked Sendable {
-    // Why @unchecked Sendable is sound: `easy` and `responseBody` are touched only inside jobs
-    // that run on `thread`, one at a time; everything else is immutable.
-    private let thread: IOThread
-    private let connection: OutputConnection
-    private let easy = CurlEasy()
-    private let userAgent = "latency-agent/\(AgentVersion.current)"
-    fileprivate var responseBody: [UInt8] = []
-    fileprivate let responseBodyLimit: Int
+/// The HTTP client of one output: one libcurl transfer (so connections are kept alive between
+/// requests) living on the output's own `IOThread`.
+public final class OutputHTTPClient: Sendable {
+    private let thread: IOThread<Result<CurlTransfer, CurlError>>
+    private let connection: ConnectionConfig
+    private let scrubber: @Sendable () -> SecretScrubber
+    private static let userAgent = "latency-agent/\(AgentVersion.current)"
 
-    public init(name: String, connection: OutputConnection, responseBodyLimit: Int = 64 * 1024) {
-        self.thread = IOThread(name: "latency-agent-\(name)")
+    /// - Parameter scrubber: the secrets to remove from answers and errors (the live
+    ///   configuration's, so a reload's new secrets are covered too).
+    public init(
+        name: String, connection: ConnectionConfig, responseBodyLimit: Int = 64 * 1024,
+        scrubber: @escaping @Sendable () -> SecretScrubber
+    ) {
+        self.thread = IOThread(name: "latency-agent-\(name)") {
+            Result { () throws(CurlError) in try CurlTransfer(keepBody: responseBodyLimit) }
+        }
         self.connection = connection
-        self.responseBodyLimit = responseBodyLimit
-    }
-
-    deinit {
-        thread.stop()
+        self.scrubber = scrubber
     }
 
     public func send(_ request: OutputRequest) async -> Result<OutputResponse, TransportError> {
-        await thread.run { self.perform(request) }
+        let connection = connection
+        let outcome = await thread.run { transfer in
+            Self.perform(request, connection: connection, on: transfer)
+        }
+        let scrubber = scrubber()
+        return outcome
+            .map { OutputResponse(status: $0.status, body: scrubber.scrub($0.body), retryAfter: $0.retryAfter) }
+            .mapError { TransportError(reason: $0.reason, message: scrubber.scrub($0.message)) }
     }
 
-    private func perform(_ request: OutputRequest) -> Result<OutputResponse, TransportError> {
+    private static func perform(
+        _ request: OutputRequest, connection: ConnectionConfig, on made: Result<CurlTransfer, CurlError>
+    ) -> Result<OutputResponse, TransportError> {
+        let transfer: CurlTransfer
+        switch made {
+        case .success(let value): transfer = value
+        case .failure(let error): return .failure(TransportError(reason: .other, message: "\(error)"))
+        }
+        let easy = transfer.easy
         easy.reset()
-        responseBody.removeAll(keepingCapacity: true)
         let headers = CurlStringList(
             request.headers.map { "\($0.name): \($0.value)" } + (connection.authorization?.headerLines ?? []) + ["Expect:"])
         do throws(CurlError) {
+            try transfer.installSinks()
             try easy.set(CURLOPT_URL, request.url)
-            try easy.set(CURLOPT_NOSIGNAL, true)
             try easy.set(CURLOPT_PROTOCOLS_STR, "http,https")
             try easy.set(CURLOPT_USERAGENT, userAgent)
-            try easy.set(CURLOPT_TIMEOUT_MS, Int(connection.timeout.millisecondsRoundedUp))
+            try easy.set(CURLOPT_TIMEOUT_MS, Int(connection.timeout.inMillisecondsRoundedUp))
             try easy.set(CURLOPT_HTTPHEADER, list: headers)
-            try easy.set(CURLOPT_WRITEFUNCTION, callback: outputClientReceive)
-            try easy.set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(self).toOpaque())
             switch request.method {
             case "GET": try easy.set(CURLOPT_HTTPGET, true)
             default:
@@ -81,33 +110,39 @@ public final class OutputHTTPClient: @unchecked Sendable {
             }
             try easy.apply(connection.tls)
             try easy.apply(basicAuthorization: connection.authorization)
+            try easy.ignoreEnvironmentProxies()
         } catch {
             return .failure(TransportError(reason: .other, message: "\(error)"))
         }
+        transfer.begin()
         let code = easy.perform()
         guard code == CURLE_OK else {
-            return .failure(
-                TransportError(reason: FailureReason(curlCode: code), message: String(cString: curl_easy_strerror(code))))
+            let (reason, message) = transfer.failure(code)
+            return .failure(TransportError(reason: reason, message: message))
         }
         return .success(
             OutputResponse(
-                status: easy.int(CURLINFO_RESPONSE_CODE), body: String(decoding: responseBody, as: UTF8.self),
-                retryAfter: easy.responseHeader("Retry-After").flatMap(Self.retryAfter)))
-    }
-
-    /// `Retry-After` as delay-seconds (what Slack and Loki send); an HTTP date is ignored.
-    static func retryAfter(_ text: String) -> Duration? {
-        Int(text.trimmingCharacters(in: .whitespaces)).flatMap { $0 >= 0 ? .seconds($0) : nil }
+                status: easy.int(CURLINFO_RESPONSE_CODE), body: transfer.bodyText,
+                retryAfter: easy.responseHeader("Retry-After").flatMap { RetryAfter.parse($0, now: .now) }))
     }
 }
 
-private func outputClientReceive(
-    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userData: UnsafeMutableRawPointer?
-) -> Int {
-    guard let userData, let data else { return 0 }
-    let client = Unmanaged<OutputHTTPClient>.fromOpaque(userData).takeUnretainedValue()
-    let length = size * count
-    let room = max(0, client.responseBodyLimit - client.responseBody.count)
-    client.responseBody.append(contentsOf: UnsafeRawBufferPointer(start: data, count: min(length, room)))
-    return length
+/// `Retry-After` as delay-seconds (`120`) or an HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`).
+public enum RetryAfter {
+    public static func parse(_ text: String, now: Timestamp) -> Duration? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let seconds = Int(trimmed) { return seconds >= 0 ? .seconds(seconds) : nil }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        // IMF-fixdate first, then the two obsolete forms RFC 9110 still asks receivers to accept.
+        for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
+            formatter.dateFormat = format
+            if let date = formatter.date(from: trimmed) {
+                let at = Timestamp(unixNanoseconds: Int64(date.timeIntervalSince1970 * 1e9))
+                return max(.zero, at - now)
+            }
+        }
+        return nil
+    }
 }

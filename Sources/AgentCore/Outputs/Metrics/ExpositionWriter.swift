@@ -2,39 +2,54 @@ import Foundation
 
 /// Renders metric families in the Prometheus text exposition format 0.0.4: `# HELP` and
 /// `# TYPE` for every family, escaped label values, every line ending in `\n`, no timestamps
-/// (the Pushgateway rejects them).
+/// (the Pushgateway rejects them). The one writer for pushes and `/metrics`.
 public enum ExpositionWriter {
-    public static func render(_ families: [MetricFamily]) -> String {
-        var text = ""
+    /// The body as UTF-8 bytes, written straight into one buffer.
+    public static func render(_ families: [MetricFamily]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(families.reduce(0) { $0 + $1.samples.count } * 64)
         for family in families where !family.samples.isEmpty {
-            text += "# HELP \(family.name) \(escapeHelp(family.help))\n"
-            text += "# TYPE \(family.name) \(family.kind.rawValue)\n"
+            append("# HELP \(family.name) \(escapeHelp(family.help))\n# TYPE \(family.name) \(family.kind.rawValue)\n", to: &out)
             for sample in family.samples {
-                text += family.name + sample.suffix
+                append(family.name, to: &out)
+                append(sample.suffix, to: &out)
                 if !sample.labels.isEmpty {
-                    text += "{"
-                    text += sample.labels.map { "\($0.name)=\"\(escapeLabelValue($0.value))\"" }.joined(separator: ",")
-                    text += "}"
+                    out.append(UInt8(ascii: "{"))
+                    for (index, label) in sample.labels.enumerated() {
+                        if index > 0 { out.append(UInt8(ascii: ",")) }
+                        append(label.name, to: &out)
+                        out.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "\"")])
+                        appendEscaped(label.value, to: &out)
+                        out.append(UInt8(ascii: "\""))
+                    }
+                    out.append(UInt8(ascii: "}"))
                 }
-                text += " \(sample.value)\n"
+                out.append(UInt8(ascii: " "))
+                append(sample.value, to: &out)
+                out.append(UInt8(ascii: "\n"))
             }
         }
-        return text
+        return out
+    }
+
+    public static func renderText(_ families: [MetricFamily]) -> String {
+        String(decoding: render(families), as: UTF8.self)
+    }
+
+    private static func append(_ text: String, to out: inout [UInt8]) {
+        out.append(contentsOf: text.utf8)
     }
 
     /// Label values escape backslash, double quote and line feed.
-    static func escapeLabelValue(_ value: String) -> String {
-        guard value.contains(where: { $0 == "\\" || $0 == "\"" || $0 == "\n" || $0 == "\r\n" }) else { return value }
-        var escaped = ""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\\": escaped += "\\\\"
-            case "\"": escaped += "\\\""
-            case "\n": escaped += "\\n"
-            default: escaped.unicodeScalars.append(scalar)
+    private static func appendEscaped(_ value: String, to out: inout [UInt8]) {
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\n"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            default: out.append(byte)
             }
         }
-        return escaped
     }
 
     static func escapeHelp(_ help: String) -> String {

@@ -37,9 +37,7 @@ public struct MetricFamily: Sendable, Equatable {
     }
 
     /// Adds the samples of one histogram: cumulative buckets, `+Inf`, sum and count.
-    public mutating func addHistogram(
-        labels: [(name: String, value: String)], bounds: [Double], counts: [UInt64], sumMicroseconds: Int64
-    ) {
+    public mutating func addHistogram(labels: [(name: String, value: String)], bounds: [Double], counts: [UInt64], sum: Duration) {
         var cumulative: UInt64 = 0
         for (bound, count) in zip(bounds, counts) {
             cumulative += count
@@ -47,7 +45,7 @@ public struct MetricFamily: Sendable, Equatable {
         }
         let total = counts.reduce(0, +)
         samples.append(Sample(suffix: "_bucket", labels: labels + [("le", "+Inf")], value: "\(total)"))
-        samples.append(Sample(suffix: "_sum", labels: labels, value: DecimalSeconds.text(microseconds: sumMicroseconds)))
+        samples.append(Sample(suffix: "_sum", labels: labels, value: sum.secondsText))
         samples.append(Sample(suffix: "_count", labels: labels, value: "\(total)"))
     }
 }

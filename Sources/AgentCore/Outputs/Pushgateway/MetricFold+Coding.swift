@@ -25,15 +25,15 @@ extension MetricFold {
             }
             for histogram in [metrics.latency] + metrics.phases {
                 for count in histogram.counts { writer.unsigned(count) }
-                writer.signed(histogram.sumMicroseconds)
+                writer.signed(histogram.sum.inMicroseconds)
             }
-            writer.signed(metrics.last.startedAt)
+            writer.signed(metrics.last.startedAt.unixNanoseconds)
             writer.byte(metrics.last.success ? 1 : 0)
             writer.signed(Int64(metrics.last.statusCode))
-            writer.signed(metrics.last.totalMicroseconds)
-            writer.unsigned(UInt64(metrics.last.phaseMicroseconds.count))
-            for phase in metrics.last.phaseMicroseconds { writer.optional(phase) { $0.signed($1) } }
-            writer.optional(metrics.chainEarliestExpiry) { $0.signed($1) }
+            writer.signed(metrics.last.total.inMicroseconds)
+            writer.unsigned(UInt64(metrics.last.phases.count))
+            for phase in metrics.last.phases { writer.optional(phase) { $0.signed($1.inMicroseconds) } }
+            writer.optional(metrics.chainEarliestExpiry) { $0.signed($1.unixSeconds) }
             writer.unsigned(UInt64(metrics.uptime.count))
             for minute in metrics.uptime {
                 writer.signed(minute.minute)
@@ -46,16 +46,11 @@ extension MetricFold {
 
     /// Restores a fold saved with the same buckets and window; nil when they differ (the
     /// histograms could not continue) or the bytes are not a fold.
-    public init?(
-        decoding bytes: [UInt8], buckets: [Double], phaseBuckets: [Double] = PushgatewayConfig.defaultPhaseBuckets,
-        uptimeWindow: Duration
-    ) {
+    public init?(decoding bytes: [UInt8], like template: MetricFold) {
+        let (buckets, phaseBuckets) = (template.buckets, template.phaseBuckets)
+        let uptimeWindow = Duration.seconds(template.uptimeWindowMinutes * 60)
         self.init(buckets: buckets, phaseBuckets: phaseBuckets, uptimeWindow: uptimeWindow)
-        let decoded = bytes.withUnsafeBytes { raw -> [String: EndpointMetrics]? in
-            var reader = ByteReader(raw)
-            return try? decodeEndpoints(&reader)
-        }
-        guard let decoded else { return nil }
+        guard let decoded = try? ByteReader.reading(bytes, decodeEndpoints) else { return nil }
         endpoints = decoded
     }
 
@@ -82,23 +77,23 @@ extension MetricFold {
             let count2 = try reader.unsigned()
             for _ in 0..<count2 { byReason[try reader.string()] = try reader.unsigned() }
             var histograms: [Histogram] = []
-            let phaseCount = phaseBuckets.isEmpty ? 0 : Self.phases.count
+            let phaseCount = phaseBuckets.isEmpty ? 0 : Phase.allCases.count
             for index in 0...phaseCount {
                 var histogram = Histogram(bucketCount: index == 0 ? buckets.count : phaseBuckets.count)
                 for slot in histogram.counts.indices { histogram.counts[slot] = try reader.unsigned() }
-                histogram.sumMicroseconds = try reader.signed()
+                histogram.sum = .microseconds(try reader.signed())
                 histograms.append(histogram)
             }
-            let startedAt = try reader.signed()
+            let startedAt = Timestamp(unixNanoseconds: try reader.signed())
             let success = try reader.byte() == 1
             let statusCode = try reader.int()
-            let total = try reader.signed()
-            var phases: [Int64?] = []
+            let total = Duration.microseconds(try reader.signed())
+            var phases: [Duration?] = []
             let count3 = try reader.unsigned()
             for _ in 0..<count3 {
-                phases.append(try reader.optional { (r: inout ByteReader) throws(ByteReader.Malformed) in try r.signed() })
+                phases.append(try reader.optional { (r: inout ByteReader) throws(ByteReader.Malformed) in .microseconds(try r.signed()) })
             }
-            let chain = try reader.optional { (r: inout ByteReader) throws(ByteReader.Malformed) in try r.signed() }
+            let chain = try reader.optional { (r: inout ByteReader) throws(ByteReader.Malformed) in Timestamp(unixSeconds: try r.signed()) }
             var uptime: [UptimeMinute] = []
             let count4 = try reader.unsigned()
             for _ in 0..<count4 {
@@ -107,7 +102,7 @@ extension MetricFold {
             endpoints[name] = EndpointMetrics(
                 url: url, method: method, successes: successes, failures: failures, failuresByReason: byReason,
                 latency: histograms[0], phases: Array(histograms.dropFirst()),
-                last: LastProbe(startedAt: startedAt, success: success, statusCode: statusCode, totalMicroseconds: total, phaseMicroseconds: phases),
+                last: LastProbe(startedAt: startedAt, success: success, statusCode: statusCode, total: total, phases: phases),
                 chainEarliestExpiry: chain, uptime: uptime)
         }
         guard reader.isAtEnd else { throw ByteReader.Malformed() }

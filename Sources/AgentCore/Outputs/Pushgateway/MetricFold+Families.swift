@@ -1,7 +1,10 @@
 extension MetricFold {
     /// The fold as metric families: the seed's `api_*` metrics and blackbox-style `probe_*` ones,
     /// each labelled `endpoint`. Endpoints are sorted, so equal folds render byte-identical bodies.
-    public func metricFamilies() -> [MetricFamily] {
+    ///
+    /// Endpoints outside `configured` (removed by a reload, kept until `forget`) contribute only
+    /// their counters and histograms: their last-probe gauges describe nothing that still exists.
+    public func metricFamilies(configured: Set<String>? = nil) -> [MetricFamily] {
         var requests = MetricFamily(name: "api_requests_total", help: "Probes made, by outcome.", kind: .counter)
         var latency = MetricFamily(
             name: "api_latency_seconds", help: "Duration of successful probes in seconds.", kind: .histogram)
@@ -35,28 +38,14 @@ extension MetricFold {
             let label = [(name: "endpoint", value: name)]
             requests.samples.append(.init(labels: label + [("status", "success")], value: "\(metrics.successes)"))
             requests.samples.append(.init(labels: label + [("status", "failure")], value: "\(metrics.failures)"))
-            latency.addHistogram(
-                labels: label, bounds: buckets, counts: metrics.latency.counts,
-                sumMicroseconds: metrics.latency.sumMicroseconds)
-            let window = metrics.uptime.reduce((0, 0)) { ($0.0 + $1.succeeded, $0.1 + $1.total) }
-            uptime.samples.append(.init(labels: label, value: Self.percent(window.0, of: window.1)))
-            success.samples.append(.init(labels: label, value: metrics.last.success ? "1" : "0"))
-            duration.samples.append(
-                .init(labels: label, value: DecimalSeconds.text(microseconds: metrics.last.totalMicroseconds)))
-            status.samples.append(.init(labels: label, value: "\(metrics.last.statusCode)"))
-            for (index, phase) in Self.phases.enumerated() {
-                let phaseLabel = label + [("phase", phase)]
-                let value = index < metrics.last.phaseMicroseconds.count ? metrics.last.phaseMicroseconds[index] : nil
-                phases.samples.append(.init(labels: phaseLabel, value: DecimalSeconds.text(microseconds: value ?? 0)))
+            latency.addHistogram(labels: label, bounds: buckets, counts: metrics.latency.counts, sum: metrics.latency.sum)
+            for (index, phase) in Phase.allCases.enumerated() where index < metrics.phases.count {
                 // Only phases this endpoint has gone through: no TLS histogram for plain HTTP.
-                if index < metrics.phases.count, metrics.phases[index].counts.contains(where: { $0 > 0 }) {
+                if metrics.phases[index].counts.contains(where: { $0 > 0 }) {
                     phaseHistograms.addHistogram(
-                        labels: phaseLabel, bounds: phaseBuckets, counts: metrics.phases[index].counts,
-                        sumMicroseconds: metrics.phases[index].sumMicroseconds)
+                        labels: label + [("phase", phase.rawValue)], bounds: phaseBuckets, counts: metrics.phases[index].counts,
+                        sum: metrics.phases[index].sum)
                 }
-            }
-            if let chain = metrics.chainEarliestExpiry {
-                expiry.samples.append(.init(labels: label, value: "\(chain)"))
             }
             // A reason's series appears with its first failure: nine zero series per endpoint would
             // cost the gateway more than `increase()` loses on a counter's first sample.
@@ -65,8 +54,20 @@ extension MetricFold {
                     failures.samples.append(.init(labels: label + [("reason", reason.rawValue)], value: "\(count)"))
                 }
             }
-            lastTime.samples.append(
-                .init(labels: label, value: DecimalSeconds.text(microseconds: metrics.last.startedAt / 1000)))
+            if let configured, !configured.contains(name) { continue }
+            let window = metrics.uptime.reduce((0, 0)) { ($0.0 + $1.succeeded, $0.1 + $1.total) }
+            uptime.samples.append(.init(labels: label, value: Self.percent(window.0, of: window.1)))
+            success.samples.append(.init(labels: label, value: metrics.last.success ? "1" : "0"))
+            duration.samples.append(.init(labels: label, value: metrics.last.total.secondsText))
+            status.samples.append(.init(labels: label, value: "\(metrics.last.statusCode)"))
+            for (index, phase) in Phase.allCases.enumerated() {
+                let value = index < metrics.last.phases.count ? metrics.last.phases[index] : nil
+                phases.samples.append(.init(labels: label + [("phase", phase.rawValue)], value: (value ?? .zero).secondsText))
+            }
+            if let chain = metrics.chainEarliestExpiry {
+                expiry.samples.append(.init(labels: label, value: "\(chain.unixSeconds)"))
+            }
+            lastTime.samples.append(.init(labels: label, value: metrics.last.startedAt.unixSecondsText))
             info.samples.append(.init(labels: label + [("url", metrics.url), ("method", metrics.method)], value: "1"))
         }
         return [

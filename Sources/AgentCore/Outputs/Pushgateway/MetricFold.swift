@@ -13,13 +13,15 @@ public struct MetricFold: Sendable, Equatable {
     public let uptimeWindowMinutes: Int64
     public internal(set) var endpoints: [String: EndpointMetrics] = [:]
 
-    /// The phases of `probe_http_duration_seconds` and `probe_phase_duration_seconds`, in blackbox's names.
-    public static let phases = ["resolve", "connect", "tls", "processing", "transfer"]
-
     public init(buckets: [Double], phaseBuckets: [Double] = PushgatewayConfig.defaultPhaseBuckets, uptimeWindow: Duration) {
         self.buckets = buckets
         self.phaseBuckets = phaseBuckets
-        self.uptimeWindowMinutes = max(1, (uptimeWindow.nanoseconds + 59_999_999_999) / 60_000_000_000)
+        self.uptimeWindowMinutes = max(1, (uptimeWindow.inNanoseconds + 59_999_999_999) / 60_000_000_000)
+    }
+
+    /// The fold the Pushgateway reader keeps for its configuration.
+    public init(_ config: PushgatewayConfig) {
+        self.init(buckets: config.buckets, phaseBuckets: config.phaseBuckets, uptimeWindow: config.uptimeWindow)
     }
 
     public struct EndpointMetrics: Sendable, Equatable {
@@ -33,17 +35,18 @@ public struct MetricFold: Sendable, Equatable {
         /// One histogram per phase, over successful probes that reached the phase.
         public var phases: [Histogram]
         public var last: LastProbe
-        /// The latest known certificate expiries; kept when a probe could not read them.
-        public var chainEarliestExpiry: Int64?
+        /// The latest known earliest chain expiry; kept when a probe could not read it.
+        public var chainEarliestExpiry: Timestamp?
         public var uptime: [UptimeMinute] = []
     }
 
     public struct LastProbe: Sendable, Equatable {
-        public var startedAt: Int64
+        public var startedAt: Timestamp
         public var success: Bool
         public var statusCode: Int
-        public var totalMicroseconds: Int64
-        public var phaseMicroseconds: [Int64?]
+        public var total: Duration
+        /// One per `Phase`, in its order; nil for a phase the probe did not reach.
+        public var phases: [Duration?]
     }
 
     public struct UptimeMinute: Sendable, Equatable {
@@ -52,34 +55,33 @@ public struct MetricFold: Sendable, Equatable {
         public var total: UInt64
     }
 
-    /// Bucket counts (not cumulative; the last slot is above every bound), sum and count.
+    /// Bucket counts (not cumulative; the last slot is above every bound), sum and count. The sum
+    /// is kept in whole microseconds, so it is exact and equal folds render equal bodies.
     public struct Histogram: Sendable, Equatable {
         public var counts: [UInt64]
-        public var sumMicroseconds: Int64 = 0
+        public var sum: Duration = .zero
 
         init(bucketCount: Int) {
             counts = Array(repeating: 0, count: bucketCount + 1)
         }
 
-        mutating func observe(microseconds: Int64, bounds: [Double]) {
-            let seconds = Double(microseconds) / 1e6
+        mutating func observe(_ value: Duration, bounds: [Double]) {
+            let micros = value.inMicroseconds
+            let seconds = Double(micros) / 1e6
             let index = bounds.firstIndex { seconds <= $0 } ?? bounds.count
             counts[index] += 1
-            sumMicroseconds += microseconds
+            sum += .microseconds(micros)
         }
     }
 
     public mutating func add(_ result: ProbeResult) {
-        let phaseValues = [
-            result.timings.dns, result.timings.connect, result.timings.tls, result.timings.processing,
-            result.timings.transfer,
-        ]
+        let phaseValues = Phase.allCases.map { result.timings[$0] }
         var metrics =
             endpoints[result.endpoint]
             ?? EndpointMetrics(
                 url: result.url, method: result.method, latency: Histogram(bucketCount: buckets.count),
-                phases: Array(repeating: Histogram(bucketCount: phaseBuckets.count), count: phaseBuckets.isEmpty ? 0 : Self.phases.count),
-                last: LastProbe(startedAt: 0, success: false, statusCode: 0, totalMicroseconds: 0, phaseMicroseconds: []))
+                phases: Array(repeating: Histogram(bucketCount: phaseBuckets.count), count: phaseBuckets.isEmpty ? 0 : Phase.allCases.count),
+                last: LastProbe(startedAt: Timestamp(unixNanoseconds: 0), success: false, statusCode: 0, total: .zero, phases: []))
         metrics.url = result.url
         metrics.method = result.method
         if let failure = result.failure {
@@ -87,16 +89,16 @@ public struct MetricFold: Sendable, Equatable {
             metrics.failuresByReason[failure.reason.rawValue, default: 0] += 1
         } else {
             metrics.successes += 1
-            metrics.latency.observe(microseconds: result.timings.total, bounds: buckets)
+            metrics.latency.observe(result.timings.total, bounds: buckets)
             for (index, value) in phaseValues.enumerated() where !phaseBuckets.isEmpty {
-                if let value { metrics.phases[index].observe(microseconds: value, bounds: phaseBuckets) }
+                if let value { metrics.phases[index].observe(value, bounds: phaseBuckets) }
             }
         }
         metrics.last = LastProbe(
             startedAt: result.startedAt, success: result.succeeded, statusCode: result.statusCode,
-            totalMicroseconds: result.timings.total, phaseMicroseconds: phaseValues)
+            total: result.timings.total, phases: phaseValues)
         if let expiry = result.chainEarliestExpiry { metrics.chainEarliestExpiry = expiry }
-        let minute = result.startedAt / 60_000_000_000
+        let minute = result.startedAt.truncated(to: .seconds(60)).unixSeconds / 60
         if let index = metrics.uptime.lastIndex(where: { $0.minute == minute }) {
             metrics.uptime[index].total += 1
             if result.succeeded { metrics.uptime[index].succeeded += 1 }
@@ -109,10 +111,13 @@ public struct MetricFold: Sendable, Equatable {
         endpoints[result.endpoint] = metrics
     }
 
-    /// Forgets endpoints no longer configured, so a removed endpoint's series leave the gateway
-    /// with the next push (PUT replaces the whole group).
-    public mutating func retain(endpointsNamed names: Set<String>) {
-        endpoints = endpoints.filter { names.contains($0.key) }
+    /// Forgets the endpoints that are no longer configured and were last probed before `cutoff`.
+    ///
+    /// A removed endpoint's counters are kept until then (`spool.retain` after its last probe), so
+    /// a reload that removes and re-adds it continues its counters instead of resetting them, and
+    /// the gateway's sums stay equal to the probes made.
+    public mutating func forget(absentFrom configured: Set<String>, lastProbedBefore cutoff: Timestamp) {
+        endpoints = endpoints.filter { configured.contains($0.key) || $0.value.last.startedAt >= cutoff }
     }
 
     /// Probes folded in, over every endpoint: `sum(api_requests_total)`.

@@ -1,23 +1,24 @@
 import Logging
 
-/// This node's group on the Pushgateway and the client that talks to it.
+/// This node's group on the Pushgateway and the client that talks to it: the Pushgateway
+/// reader's transport, and the `pushgateway delete` command's.
 public struct PushgatewayGroup: Sendable {
     public let url: String
     private let gzip: Bool
     private let client: OutputHTTPClient
     private let logger: Logger
 
-    public init(config: PushgatewayConfig, agent: AgentSettings, logger: Logger) {
+    public init(config: PushgatewayConfig, agent: AgentConfig, scrubber: @escaping @Sendable () -> SecretScrubber, logger: Logger) {
         self.url = GroupingKey.url(base: config.connection.url, job: agent.job, instance: agent.node)
         self.gzip = config.gzip
-        self.client = OutputHTTPClient(name: "pushgateway", connection: config.connection)
+        self.client = OutputHTTPClient(name: "pushgateway", connection: config.connection, scrubber: scrubber)
         self.logger = logger
     }
 
-    /// Replaces every metric of the group (PUT): series missing from `body` leave the gateway.
-    public func replace(with body: String) async -> Result<OutputResponse, TransportError> {
+    /// Replaces every metric of the group (PUT): series missing from `families` leave the gateway.
+    public func replace(with families: [MetricFamily]) async -> Result<OutputResponse, TransportError> {
         var headers = [HTTPHeader(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")]
-        var bytes = Array(body.utf8)
+        var bytes = ExpositionWriter.render(families)
         if gzip, let compressed = Gzip.compress(bytes) {
             headers.append(HTTPHeader(name: "Content-Encoding", value: "gzip"))
             bytes = compressed

@@ -2,9 +2,10 @@ import CCurl
 
 /// Owns one libcurl easy handle: typed option setters and info getters over the C shim.
 ///
-/// Confined to the thread that drives its multi handle (see `ProbeEngine`), so it is not Sendable.
+/// Confined to one thread (the probe loop's, or an output's `IOThread`), checked on every use.
 final class CurlEasy {
     let handle: UnsafeMutableRawPointer
+    let confinement = ThreadConfinement()
 
     init() {
         CurlGlobal.ensureInitialized()
@@ -19,6 +20,7 @@ final class CurlEasy {
     }
 
     func set(_ option: CURLoption, _ value: Int) throws(CurlError) {
+        confinement.check("a libcurl easy handle")
         try check(ccurl_easy_setopt_long(handle, option, value), option)
     }
 
@@ -27,25 +29,55 @@ final class CurlEasy {
     }
 
     func set(_ option: CURLoption, offset value: Int64) throws(CurlError) {
+        confinement.check("a libcurl easy handle")
         try check(ccurl_easy_setopt_off_t(handle, option, curl_off_t(value)), option)
     }
 
     /// libcurl copies string options (since 7.17), so the Swift string need not outlive the call.
     func set(_ option: CURLoption, _ value: String) throws(CurlError) {
+        confinement.check("a libcurl easy handle")
         try check(ccurl_easy_setopt_string(handle, option, value), option)
     }
 
     func set(_ option: CURLoption, pointer value: UnsafeMutableRawPointer?) throws(CurlError) {
+        confinement.check("a libcurl easy handle")
         try check(ccurl_easy_setopt_pointer(handle, option, value), option)
     }
 
     /// The list must outlive every transfer of this handle; the caller keeps it.
     func set(_ option: CURLoption, list: CurlStringList) throws(CurlError) {
+        confinement.check("a libcurl easy handle")
         try check(ccurl_easy_setopt_slist(handle, option, list.pointer), option)
     }
 
     func set(_ option: CURLoption, callback: ccurl_data_callback) throws(CurlError) {
+        confinement.check("a libcurl easy handle")
         try check(ccurl_easy_setopt_data_callback(handle, option, callback), option)
+    }
+
+    func set(openSocket callback: ccurl_opensocket_callback) throws(CurlError) {
+        confinement.check("a libcurl easy handle")
+        try check(ccurl_easy_setopt_opensocket_callback(handle, callback), CURLOPT_OPENSOCKETFUNCTION)
+    }
+
+    /// Sets a request body of raw bytes; libcurl copies them.
+    func setRequestBody(_ body: [UInt8]) throws(CurlError) {
+        try set(CURLOPT_POSTFIELDSIZE_LARGE, offset: Int64(body.count))
+        let code = body.withUnsafeBytes { bytes in
+            ccurl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+        }
+        guard code == CURLE_OK else { throw CurlError("setting the request body", code: code) }
+    }
+
+    func reset() {
+        confinement.check("a libcurl easy handle")
+        curl_easy_reset(handle)
+    }
+
+    /// Runs the configured request to completion on the calling thread.
+    func perform() -> CURLcode {
+        confinement.check("a libcurl easy handle")
+        return curl_easy_perform(handle)
     }
 
     func int(_ info: CURLINFO) -> Int {
@@ -53,9 +85,9 @@ final class CurlEasy {
         return ccurl_easy_getinfo_long(handle, info, &value) == CURLE_OK ? value : 0
     }
 
-    func offset(_ info: CURLINFO) -> Int64 {
+    func duration(_ info: CURLINFO) -> Duration {
         var value: curl_off_t = 0
-        return ccurl_easy_getinfo_off_t(handle, info, &value) == CURLE_OK ? Int64(value) : 0
+        return ccurl_easy_getinfo_off_t(handle, info, &value) == CURLE_OK ? .microseconds(Int64(value)) : .zero
     }
 
     func string(_ info: CURLINFO) -> String? {
@@ -65,6 +97,11 @@ final class CurlEasy {
         }
         let text = String(cString: value)
         return text.isEmpty ? nil : text
+    }
+
+    /// A response header of the last request, e.g. `Retry-After`.
+    func responseHeader(_ name: String) -> String? {
+        ccurl_response_header(handle, name).map { String(cString: $0) }
     }
 
     /// The server's certificate chain as libcurl describes it (`CURLOPT_CERTINFO`): one array of

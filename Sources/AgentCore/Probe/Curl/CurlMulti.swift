@@ -2,10 +2,11 @@ import CCurl
 
 /// Owns one libcurl multi handle: many transfers in flight on the calling thread.
 ///
-/// Thread-confined like `CurlEasy`; only `wakeup()` may be called from any thread, which libcurl
-/// documents as safe for `curl_multi_wakeup`.
+/// Thread-confined like `CurlEasy` (checked); only `wakeup()` may be called from any thread,
+/// which libcurl documents as safe for `curl_multi_wakeup`.
 final class CurlMulti {
-    let handle: UnsafeMutableRawPointer
+    private let handle: UnsafeMutableRawPointer
+    private let confinement = ThreadConfinement()
 
     /// A finished transfer: its easy handle and libcurl's result code.
     struct Completion {
@@ -25,28 +26,27 @@ final class CurlMulti {
         curl_multi_cleanup(handle)
     }
 
-    func set(_ option: CURLMoption, _ value: Int) throws(CurlError) {
-        let code = ccurl_multi_setopt_long(handle, option, value)
-        guard code == CURLM_OK else { throw CurlError("multi option \(option.rawValue)", multiCode: code) }
-    }
-
     func add(_ easy: CurlEasy) throws(CurlError) {
+        confinement.check("the libcurl multi handle")
         let code = curl_multi_add_handle(handle, easy.handle)
         guard code == CURLM_OK else { throw CurlError("curl_multi_add_handle", multiCode: code) }
     }
 
     func remove(_ easy: CurlEasy) {
+        confinement.check("the libcurl multi handle")
         curl_multi_remove_handle(handle, easy.handle)
     }
 
     /// Drives every transfer as far as it can go without blocking.
     func perform() {
+        confinement.check("the libcurl multi handle")
         var running: Int32 = 0
         _ = curl_multi_perform(handle, &running)
     }
 
     /// Transfers finished since the last call.
     func completions() -> [Completion] {
+        confinement.check("the libcurl multi handle")
         var result: [Completion] = []
         var message = ccurl_message()
         while ccurl_multi_next_message(handle, &message) != 0 {
@@ -57,11 +57,12 @@ final class CurlMulti {
         return result
     }
 
-    /// Blocks until a socket is ready, `timeoutMilliseconds` pass, libcurl's own timers fire, or
-    /// another thread calls `wakeup()`.
-    func poll(timeoutMilliseconds: Int) {
+    /// Blocks until a socket is ready, `timeout` passes, libcurl's own timers fire, or another
+    /// thread calls `wakeup()`.
+    func poll(timeout: Duration) {
+        confinement.check("the libcurl multi handle")
         var ready: Int32 = 0
-        _ = curl_multi_poll(handle, nil, 0, Int32(clamping: timeoutMilliseconds), &ready)
+        _ = curl_multi_poll(handle, nil, 0, Int32(clamping: timeout.inMillisecondsRoundedUp), &ready)
     }
 
     func wakeup() {

@@ -8,7 +8,6 @@ public final class LMDBEnvironment: @unchecked Sendable {
     // write transactions with its own mutex. Transactions never leave the closure that made them,
     // and the handle is closed only in deinit, when no one can hold the environment any more.
     private let environment: OpaquePointer
-    public let path: String
 
     public init(path: String, mapSize: Int, maxDatabases: Int) throws(LMDBError) {
         do {
@@ -29,7 +28,6 @@ public final class LMDBEnvironment: @unchecked Sendable {
             throw error
         }
         self.environment = pointer
-        self.path = path
     }
 
     deinit {

@@ -31,7 +31,7 @@ public final class LMDBTransaction {
             var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
             var value = MDB_val()
             code = mdb_get(pointer, database.dbi, &keyValue, &value)
-            if code == CLMDB_SUCCESS { found = Self.bytes(value) }
+            if code == CLMDB_SUCCESS { found = Array(UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size)) }
         }
         if code == CLMDB_NOTFOUND { return nil }
         try LMDBError.check(code, "reading a key")
@@ -40,15 +40,7 @@ public final class LMDBTransaction {
 
     /// Writes under a sequence number, stored big-endian so LMDB's byte order is numeric order.
     public func put(_ database: LMDBDatabase, sequence: UInt64, value: [UInt8], append: Bool = false) throws(LMDBError) {
-        var code: Int32 = 0
-        withUnsafeBytes(of: sequence.bigEndian) { keyBytes in
-            value.withUnsafeBytes { valueBytes in
-                var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
-                var data = MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
-                code = mdb_put(pointer, database.dbi, &keyValue, &data, append ? CLMDB_APPEND : 0)
-            }
-        }
-        try LMDBError.check(code, "writing a record")
+        try put(database, key: ByteWriter.key(sequence), value: value, append: append)
     }
 
     public func put(_ database: LMDBDatabase, key: [UInt8], value: [UInt8], append: Bool = false) throws(LMDBError) {
@@ -70,11 +62,12 @@ public final class LMDBTransaction {
         return (stat.ms_entries, stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages)
     }
 
-    /// Visits entries in key order from `start` (or the first key); `visit` returns false to stop,
-    /// or `.delete` to remove the entry and go on (write transactions only).
+    /// Visits entries in key order from `start` (or the first key, or the last when `reverse`).
+    /// `visit` returns `.next`, `.stop`, or `.delete` to remove the entry and go on (write
+    /// transactions only). The entry it gets is valid only during that call.
     public func scan(
         _ database: LMDBDatabase, from start: [UInt8]? = nil, reverse: Bool = false,
-        _ visit: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(LMDBError) -> ScanStep
+        _ visit: (LMDBEntry) throws(LMDBError) -> ScanStep
     ) throws(LMDBError) {
         var cursor: OpaquePointer?
         try LMDBError.check(mdb_cursor_open(pointer, database.dbi, &cursor), "opening a cursor")
@@ -92,8 +85,9 @@ public final class LMDBTransaction {
         }
         while code == CLMDB_SUCCESS {
             let step = try visit(
-                UnsafeRawBufferPointer(start: key.mv_data, count: key.mv_size),
-                UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
+                LMDBEntry(
+                    keyBytes: UnsafeRawBufferPointer(start: key.mv_data, count: key.mv_size),
+                    valueBytes: UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size)))
             switch step {
             case .stop: return
             case .next: break
@@ -107,8 +101,22 @@ public final class LMDBTransaction {
     public enum ScanStep {
         case next, stop, delete
     }
+}
 
-    private static func bytes(_ value: MDB_val) -> [UInt8] {
-        Array(UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
+/// One key and value as LMDB holds them in its memory map, read in place.
+public struct LMDBEntry {
+    fileprivate let keyBytes: UnsafeRawBufferPointer
+    fileprivate let valueBytes: UnsafeRawBufferPointer
+
+    /// The key as a big-endian sequence number.
+    public var sequence: UInt64 { keyBytes.prefix(8).reduce(0) { $0 << 8 | UInt64($1) } }
+    public var key: [UInt8] { Array(keyBytes) }
+    public var value: [UInt8] { Array(valueBytes) }
+    public var valueCount: Int { valueBytes.count }
+
+    /// Reads the value in place with `body`.
+    public func readValue<T, E: Error>(_ body: (inout ByteReader) throws(E) -> T) throws(E) -> T {
+        var reader = ByteReader(valueBytes)
+        return try body(&reader)
     }
 }

@@ -1,0 +1,311 @@
+import AgentCore
+import Foundation
+import Logging
+import Subprocess
+import SystemPackage
+import TestSupport
+import Testing
+
+/// The Pushgateway output against the real Pushgateway and Prometheus that `scripts/test.sh`
+/// starts, with real HTTP targets on loopback. Each test pushes to a job of its own.
+@Suite struct PushgatewayIntegrationTests {
+    /// This job's groups as the gateway's JSON API reports them.
+    struct Gateway {
+        let url: String
+
+        func groups(job: String) async throws -> [[String: Any]] {
+            let text = try await TestEnvironment.get(url + "/api/v1/metrics")
+            let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+            let data = json?["data"] as? [[String: Any]] ?? []
+            return data.filter { ($0["labels"] as? [String: String])?["job"] == job }
+        }
+
+        /// `sum(metric)` of one job, optionally of one endpoint and status.
+        func sum(_ metric: String, job: String, where labels: [String: String] = [:]) async throws -> Double {
+            var total = 0.0
+            for group in try await groups(job: job) {
+                let samples = (group[metric] as? [String: Any])?["metrics"] as? [[String: Any]] ?? []
+                for sample in samples {
+                    let sampleLabels = sample["labels"] as? [String: String] ?? [:]
+                    guard labels.allSatisfy({ sampleLabels[$0.key] == $0.value }) else { continue }
+                    total += Double(sample["value"] as? String ?? "0") ?? 0
+                }
+            }
+            return total
+        }
+
+        func delete(job: String, instance: String) async {
+            let client = OutputHTTPClient(name: "test-delete", connection: ConnectionConfig(url: url), scrubber: { SecretScrubber() })
+            _ = await client.send(OutputRequest(method: "DELETE", url: GroupingKey.url(base: url, job: job, instance: instance)))
+        }
+    }
+
+    static func uniqueJob(_ name: String) -> String { "it-\(name)-\(UUID().uuidString.prefix(8))" }
+
+    func config(job: String, gateway: String, endpoints: [EndpointConfig], pushInterval: Duration = .milliseconds(300))
+        -> Configuration
+    {
+        Configuration(
+            agent: AgentConfig(node: "test-node", job: job),
+            spool: SpoolConfig(path: TestEnvironment.temporaryDirectory("spool"), maxSize: 64 << 20),
+            endpoints: endpoints,
+            outputs: OutputsConfig(pushgateway: PushgatewayConfig(connection: ConnectionConfig(url: gateway, timeout: .seconds(2)), pushInterval: pushInterval)))
+    }
+
+    /// Runs the agent in-process for `seconds` (calling `during` meanwhile), then stops it gracefully.
+    func runAgent(_ config: Configuration, seconds: Double, during: @escaping @Sendable (Agent) async throws -> Void = { _ in })
+        async throws
+    {
+        let agent = try Agent(config: config, stopSignals: [], logger: Logger(label: "test"))
+        try await withRunningAgent(agent, deadline: seconds + 30) { agent in
+            try await during(agent)
+            try await Task.sleep(for: .seconds(seconds))
+        }
+    }
+
+    @Test func theGatewayCountsEveryProbeOnceAndPrometheusComputesQuantiles() async throws {
+        let gateway = Gateway(url: try TestEnvironment.pushgatewayURL())
+        let prometheus = try TestEnvironment.prometheusURL()
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        let job = Self.uniqueJob("counts")
+        let endpoints = [
+            EndpointConfig(name: "fast", url: target.url("/delay/20"), interval: .milliseconds(100), timeout: .seconds(1)),
+            EndpointConfig(name: "broken", url: target.url("/status/503"), interval: .milliseconds(200), timeout: .seconds(1)),
+        ]
+        try await runAgent(config(job: job, gateway: gateway.url, endpoints: endpoints), seconds: 3)
+
+        let made = target.requests(to: "/delay/20") + target.requests(to: "/status/503")
+        #expect(made > 20)
+        #expect(try await gateway.sum("api_requests_total", job: job) == Double(made))
+        #expect(try await gateway.sum("api_requests_total", job: job, where: ["endpoint": "fast", "status": "failure"]) == 0)
+        #expect(try await gateway.sum("api_requests_total", job: job, where: ["endpoint": "broken", "status": "success"]) == 0)
+        #expect(try await gateway.sum("probe_failures_total", job: job, where: ["endpoint": "broken", "reason": "http_status"]) == Double(target.requests(to: "/status/503")))
+        #expect(try await gateway.sum("probe_http_status_code", job: job, where: ["endpoint": "broken"]) == 503)
+
+        // The dashboards' query, answered by the real Prometheus scraping the gateway.
+        let query = "histogram_quantile(0.95, sum by (le, endpoint)(rate(api_latency_seconds_bucket{job=\"\(job)\"}[1m])))"
+        let p95 = try await TestEnvironment.eventually(seconds: 20, "Prometheus answering the p95 query") {
+            let encoded = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let text = try await TestEnvironment.get("\(prometheus)/api/v1/query?query=\(encoded)")
+            let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+            let results = (json?["data"] as? [String: Any])?["result"] as? [[String: Any]] ?? []
+            let fast = results.first { ($0["metric"] as? [String: String])?["endpoint"] == "fast" }
+            return ((fast?["value"] as? [Any])?.last as? String).flatMap(Double.init).flatMap { $0.isNaN ? nil : $0 }
+        }
+        #expect(p95 > 0.01 && p95 <= 0.05, "a 20 ms target's p95 lies in the (10 ms, 50 ms] buckets, got \(p95)")
+        await gateway.delete(job: job, instance: "test-node")
+    }
+
+    @Test func aGatewayOutageLosesNothingAndCountsNothingTwice() async throws {
+        let gateway = Gateway(url: try TestEnvironment.pushgatewayURL())
+        let proxy = try TCPProxy(upstreamPort: URLComponents(string: gateway.url)!.port!)
+        defer { proxy.shutdown() }
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        let job = Self.uniqueJob("outage")
+        let endpoints = [EndpointConfig(name: "api", url: target.url("/ok"), interval: .milliseconds(50), timeout: .seconds(1))]
+        try await runAgent(config(job: job, gateway: "http://127.0.0.1:\(proxy.port)", endpoints: endpoints), seconds: 1.5) { agent in
+            try await Task.sleep(for: .seconds(1))
+            proxy.down()
+            try await Task.sleep(for: .seconds(2.5))
+            let lag = try agent.spool.statistics(readers: [.pushgateway]).readers.first?.records ?? 0
+            #expect(lag > 20, "while the gateway is away the backlog waits in the spool (\(lag) records)")
+            try proxy.up()
+        }
+        #expect(try await gateway.sum("api_requests_total", job: job) == Double(target.requests(to: "/ok")))
+        await gateway.delete(job: job, instance: "test-node")
+    }
+
+    /// The agent binary killed with SIGKILL at random moments while the gateway flaps, then run
+    /// once more and stopped with SIGTERM. Every durable result is counted exactly once; the only
+    /// probes missing are those a kill cut off before their result was committed.
+    @Test func sigkillAtRandomMomentsNeverCountsAProbeTwice() async throws {
+        let binary = try TestEnvironment.agentBinary()
+        let gateway = Gateway(url: try TestEnvironment.pushgatewayURL())
+        let proxy = try TCPProxy(upstreamPort: URLComponents(string: gateway.url)!.port!)
+        defer { proxy.shutdown() }
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        let job = Self.uniqueJob("crash")
+        let directory = TestEnvironment.temporaryDirectory("crash")
+        let configPath = directory + "/agent.yaml"
+        try """
+            agent: {node: crash-node, job: \(job), min_interval: 10ms}
+            spool: {path: \(directory)/spool}
+            server: {port: 0}
+            outputs:
+              pushgateway: {url: "http://127.0.0.1:\(proxy.port)", push_interval: 200ms, timeout: 1s}
+            endpoints:
+              - {name: a, url: "\(target.url("/ok"))", interval: 50ms, timeout: 50ms}
+              - {name: b, url: "\(target.url("/delay/30"))", interval: 70ms, timeout: 70ms}
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+
+        let kills = 10
+        try await withDeadline(seconds: 120, "crash loop") {
+            for _ in 0..<kills {
+                let lifetime = Int.random(in: 200...1200)
+                if Bool.random() { proxy.down() } else { try proxy.up() }
+                _ = try await Subprocess.run(
+                    .path(FilePath(binary)), arguments: ["run", "--config", configPath], input: .none, output: .discarded,
+                    error: .discarded
+                ) { execution in
+                    try await Task.sleep(for: .milliseconds(lifetime))
+                    try execution.send(signal: .kill)
+                }
+            }
+            try proxy.up()
+            let final = try await Subprocess.run(
+                .path(FilePath(binary)), arguments: ["run", "--config", configPath], input: .none, output: .discarded,
+                error: .string(limit: 1 << 20)
+            ) { execution in
+                try await Task.sleep(for: .seconds(1.5))
+                try execution.send(signal: .terminate)
+            }
+            #expect(final.terminationStatus.isSuccess, "SIGTERM ends the agent cleanly: \(final.terminationStatus) \(final.standardError)")
+        }
+
+        let spool = try Spool(config: SpoolConfig(path: directory + "/spool"), readers: [.pushgateway], logger: Logger(label: "test"))
+        let stats = try spool.statistics(readers: [.pushgateway])
+        await spool.close()
+        let durable = stats.newest?.sequence ?? 0
+        let counted = try await gateway.sum("api_requests_total", job: job)
+        let received = target.requests(to: "/ok") + target.requests(to: "/delay/30")
+        #expect(durable > 100, "the runs probed for real: \(durable) results")
+        #expect(stats.dropped.values.allSatisfy { $0 == 0 })
+        #expect(stats.readers.first?.records == 0, "the final run pushed everything: \(stats.readers), newest \(durable), counted \(counted)")
+        #expect(counted == Double(durable), "every durable result counted exactly once")
+        #expect(received >= Int(durable))
+        // A kill can cut off each endpoint's probe in flight and the results waiting up to 50 ms
+        // for their group commit: at these intervals at most two per endpoint.
+        #expect(received - Int(durable) <= kills * 4, "only probes cut off by a kill may be missing: \(received) received, \(durable) recorded")
+        await gateway.delete(job: job, instance: "crash-node")
+    }
+
+    @Test func hostileNamesStayValidExpositionThatTheGatewayAndPromtoolAccept() async throws {
+        let gateway = Gateway(url: try TestEnvironment.pushgatewayURL())
+        let promtool = try TestEnvironment.promtool()
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        let job = Self.uniqueJob("hostile")
+        let names = ["quote\"d", "back\\slash", "new\nline", "ünïcödé 🚀", "tab\there", "{braces}=,"]
+        let endpoints = names.enumerated().map { index, name in
+            EndpointConfig(name: name, url: target.url("/ok?i=\(index)&q=\"x\""), interval: .milliseconds(100), timeout: .seconds(1))
+        }
+        var fold = MetricFold(buckets: PushgatewayConfig.defaultBuckets, uptimeWindow: .seconds(3600))
+        for endpoint in endpoints {
+            fold.add(ProbeResult(endpoint: endpoint.name, url: endpoint.displayURL, method: "GET", connection: .cold, startedAt: .now, timings: PhaseTimings(total: .microseconds(1234))))
+        }
+        let body = ExpositionWriter.renderText(fold.metricFamilies())
+        let check = try await Subprocess.run(
+            .path(FilePath(promtool)), arguments: ["check", "metrics"], input: .string(body),
+            output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+        #expect(check.terminationStatus.isSuccess, "promtool: \(check.standardOutput) \(check.standardError)")
+
+        try await runAgent(config(job: job, gateway: gateway.url, endpoints: endpoints), seconds: 1)
+        for name in names {
+            #expect(try await gateway.sum("api_requests_total", job: job, where: ["endpoint": name]) > 0, "\(name) reached the gateway intact")
+        }
+        await gateway.delete(job: job, instance: "test-node")
+    }
+
+    @Test func gzipBodiesAreAcceptedAndDeleteOnShutdownRemovesTheGroup() async throws {
+        let gateway = Gateway(url: try TestEnvironment.pushgatewayURL())
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        let job = Self.uniqueJob("gzip")
+        var config = config(job: job, gateway: gateway.url, endpoints: [
+            EndpointConfig(name: "api", url: target.url("/ok"), interval: .milliseconds(100), timeout: .milliseconds(100)),
+        ])
+        config.outputs.pushgateway?.gzip = true
+        config.outputs.pushgateway?.deleteOnShutdown = true
+        try await runAgent(config, seconds: 0.5) { _ in
+            let counted = try await TestEnvironment.eventually(seconds: 10, "a gzip push accepted") {
+                let sum = try await gateway.sum("api_requests_total", job: job)
+                return sum > 0 ? sum : nil
+            }
+            #expect(counted > 0)
+        }
+        #expect(try await gateway.groups(job: job).isEmpty, "delete_on_shutdown removed the group")
+    }
+
+    @Test func theDeleteCommandRemovesThisNodesGroup() async throws {
+        let binary = try TestEnvironment.agentBinary()
+        let gateway = Gateway(url: try TestEnvironment.pushgatewayURL())
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        let job = Self.uniqueJob("delete")
+        let config = config(job: job, gateway: gateway.url, endpoints: [
+            EndpointConfig(name: "api", url: target.url("/ok"), interval: .milliseconds(100), timeout: .milliseconds(100)),
+        ])
+        try await runAgent(config, seconds: 0.5)
+        #expect(try await !gateway.groups(job: job).isEmpty)
+        let path = TestEnvironment.temporaryDirectory("delete") + "/agent.yaml"
+        try """
+            agent: {node: test-node, job: \(job)}
+            outputs: {pushgateway: {url: "\(gateway.url)"}}
+            endpoints: [{url: "http://127.0.0.1:1/"}]
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await withDeadline(seconds: 30) {
+            try await Subprocess.run(
+                .path(FilePath(binary)), arguments: ["pushgateway", "delete", "--config", path],
+                output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
+        }
+        #expect(result.terminationStatus.isSuccess, "\(result.standardError)")
+        #expect(result.standardOutput.contains("deleted job=\"\(job)\" instance=\"test-node\""))
+        #expect(try await gateway.groups(job: job).isEmpty)
+    }
+
+    /// Every query of the shipped Grafana dashboard, run against the real Prometheus over what a
+    /// real agent pushed: each must be valid PromQL, and the main panels must show this agent.
+    @Test func theDashboardsQueriesWorkOnRealData() async throws {
+        let gateway = Gateway(url: try TestEnvironment.pushgatewayURL())
+        let prometheus = try TestEnvironment.prometheusURL()
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        let job = Self.uniqueJob("dashboard")
+        let endpoints = [
+            EndpointConfig(name: "ok", url: target.url("/delay/10"), interval: .milliseconds(100), timeout: .seconds(1)),
+            EndpointConfig(name: "broken", url: target.url("/status/500"), interval: .milliseconds(100), timeout: .seconds(1)),
+        ]
+        try await runAgent(config(job: job, gateway: gateway.url, endpoints: endpoints), seconds: 3)
+
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let data = try Data(contentsOf: root.appendingPathComponent("pushgateway/grafana/latency-agent-dashboard.json"))
+        let dashboard = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let panels = try #require(dashboard["panels"] as? [[String: Any]])
+        var queries: [(panel: String, expr: String)] = []
+        for panel in panels {
+            for target in panel["targets"] as? [[String: Any]] ?? [] {
+                let expr = (target["expr"] as? String ?? "")
+                    .replacingOccurrences(of: "$job", with: job).replacingOccurrences(of: "$instance", with: ".*")
+                    .replacingOccurrences(of: "$endpoint", with: ".*").replacingOccurrences(of: "$__rate_interval", with: "1m")
+                queries.append((panel["title"] as? String ?? "?", expr))
+            }
+        }
+        #expect(queries.count >= 15)
+        @Sendable func query(_ expr: String) async throws -> (status: String, results: Int) {
+            let encoded = expr.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let text = try await TestEnvironment.get("\(prometheus)/api/v1/query?query=\(encoded)")
+            let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+            let results = ((json?["data"] as? [String: Any])?["result"] as? [Any])?.count ?? 0
+            return (json?["status"] as? String ?? "?", results)
+        }
+        let mustShowData: Set<String> = [
+            "Latency percentiles by endpoint and node", "Error rate", "Uptime", "Seconds since each agent's last push",
+            "Phase breakdown (mean of successful probes)", "Endpoints up",
+        ]
+        for (panel, expr) in queries {
+            if mustShowData.contains(panel) {
+                let results = try await TestEnvironment.eventually(seconds: 20, "\(panel) to show data") {
+                    let answer = try await query(expr)
+                    return answer.results > 0 ? answer.results : nil
+                }
+                #expect(results > 0, "\(panel)")
+            } else {
+                #expect(try await query(expr).status == "success", "\(panel): \(expr)")
+            }
+        }
+        await gateway.delete(job: job, instance: "test-node")
+    }
+}
