@@ -2,7 +2,8 @@
 # The test command (README, CI). Installs what is missing, runs the offline checks of the shipped
 # files (Dockerfile, manifests, rules), starts a real Pushgateway and a real Prometheus (scraping
 # it with honor_labels, with the shipped alert rules) on free loopback ports, builds the agent
-# binary the crash tests run, then runs every test. Everything it starts is stopped on exit.
+# binary the crash tests run, then runs every test (arguments go to `swift test`, e.g. --filter).
+# Everything it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
@@ -55,4 +56,4 @@ export PUSHGATEWAY_URL="http://127.0.0.1:$pushgateway_port"
 export PROMETHEUS_URL="http://127.0.0.1:$prometheus_port"
 export PROMTOOL="$(command -v promtool)"
 # Every wait inside the tests has its own deadline; this limit is the backstop.
-timeout -k 10 2400 swift test --disable-xctest
+timeout -k 10 2400 swift test --disable-xctest "$@"

@@ -134,6 +134,28 @@ import Testing
         #expect(agent.health.snapshot[.receiver(.slack, "oncall")]?.rejected == ["HTTP 404: no_service": 1], "and it is counted")
     }
 
+    /// A flapping endpoint with one-probe rules makes a transition at nearly every probe: the
+    /// sender must pace itself so the strict stand-in (one message a second) never has to refuse.
+    @Test func pacedMessagesNeverArriveLessThanASecondApart() async throws {
+        let slack = try SlackStandIn()
+        defer { slack.shutdown() }
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        var rules = Self.downOnly
+        rules.failures = 1
+        rules.recoveries = 1
+        var endpoint = Self.endpoint("flappy", target.url("/flap"))
+        endpoint.alertRules = rules
+        var config = Self.config([endpoint], webhook: slack.webhookURL, grouping: .milliseconds(100))
+        config.alerting?.rules = rules
+        try await Self.run(config) { slack.messages.count >= 5 }
+        let arrivals = slack.messages.map(\.received)
+        #expect(slack.statuses.allSatisfy { $0 == 200 }, "no message was early enough to be refused: \(slack.statuses)")
+        for (earlier, later) in zip(arrivals, arrivals.dropFirst()) {
+            #expect(later.timeIntervalSince(earlier) >= 1.0, "arrivals \(later.timeIntervalSince(earlier)) s apart")
+        }
+    }
+
     @Test func aSigkilledAgentNeitherForgetsNorRefiresItsAlert() async throws {
         let binary = try TestEnvironment.agentBinary()
         let slack = try SlackStandIn()

@@ -14,6 +14,7 @@ import NIOSSL
 /// - `/headers` echoes the request headers as `name: value` lines
 /// - `/big-header/N` answers with one response header of N bytes
 /// - `/echo` answers with the request line and headers, as a misbehaving proxy would
+/// - `/flap` answers 200 and 503 in turn
 ///
 /// Every request is counted by path, so tests can compare what was probed with what arrived.
 public final class TargetServer: Sendable {
@@ -131,6 +132,9 @@ private final class TargetHandler: ChannelInboundHandler, RemovableChannelHandle
             send(.ok, body: head.headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n"), context: context)
         case ("big-header", let size?):
             send(.ok, body: "ok", headers: [("X-Big", String(repeating: "h", count: size))], context: context)
+        case ("flap", _):
+            let turn = counts.withLockedValue { $0[head.uri, default: 0] }
+            send(turn % 2 == 0 ? .ok : .serviceUnavailable, body: "flap", context: context)
         case ("echo", _):
             let echoed = "\(head.method) \(head.uri)\n" + head.headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
             send(.badRequest, body: echoed, context: context)

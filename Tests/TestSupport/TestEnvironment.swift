@@ -1,5 +1,6 @@
 import AgentCore
 import Foundation
+import NIOConcurrencyHelpers
 
 /// The real components `scripts/test.sh` starts before `swift test`: a test that needs one and
 /// does not find it fails with how to get it, never skips.
@@ -48,15 +49,26 @@ public enum TestEnvironment {
         public var description: String { "GET \(url) answered \(status): \(body.prefix(300))" }
     }
 
-    /// Polls `check` every 100 ms until it returns a value, failing after `seconds`.
+    /// Polls `check` every 100 ms until it returns a value, failing after `seconds` with the last
+    /// error `check` threw, so a timeout says what was still wrong.
     public static func eventually<T: Sendable>(
         seconds: Double, _ what: String, _ check: @escaping @Sendable () async throws -> T?
     ) async throws -> T {
-        try await withDeadline(seconds: seconds, what) {
-            while true {
-                if let value = try? await check() { return value }
-                try await Task.sleep(for: .milliseconds(100))
+        let lastError = NIOLockedValueBox<String?>(nil)
+        do {
+            return try await withDeadline(seconds: seconds, what) {
+                while true {
+                    do {
+                        if let value = try await check() { return value }
+                    } catch {
+                        lastError.withLockedValue { $0 = "\(error)" }
+                    }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
             }
+        } catch let error as DeadlineExceeded {
+            guard let last = lastError.withLockedValue({ $0 }) else { throw error }
+            throw DeadlineExceeded(what: "\(what) (last error: \(last))", seconds: error.seconds)
         }
     }
 }

@@ -1,17 +1,16 @@
 import Logging
 
-/// Applies a re-read configuration to the running agent, at most once a second: requests that
-/// arrive while a reload is due or running share its outcome, so a burst of SIGHUPs or
-/// `POST /-/reload` calls costs one reload and one log line, not one per call.
+/// Applies a re-read configuration to the running agent. Calls that arrive while a reload runs
+/// share one more reload after it (so every caller sees a reading made after it asked), and a
+/// reread that changes nothing is logged at debug level only: a burst of SIGHUPs or
+/// `POST /-/reload` calls costs a couple of file reads and no log lines, not one per call.
 actor ConfigReloader {
     private let load: (@Sendable () throws(ConfigError) -> Configuration)?
     private let live: LiveConfig
     private let engine: ProbeEngine
     private let logger: Logger
-    private var pending: Task<Result<String, ConfigError>, Never>?
-    private var lastReload: MonotonicInstant?
-    /// Reloads closer together than this are merged into one.
-    static let spacing = Duration.seconds(1)
+    private var running: Task<Result<String, ConfigError>, Never>?
+    private var queued: Task<Result<String, ConfigError>, Never>?
 
     init(load: (@Sendable () throws(ConfigError) -> Configuration)?, live: LiveConfig, engine: ProbeEngine, logger: Logger) {
         self.load = load
@@ -24,17 +23,29 @@ actor ConfigReloader {
     /// their rhythm, spooled data is untouched); an invalid one is logged and the running one kept.
     /// Other sections take effect at the next start, and the log says so.
     func reload() async -> Result<String, ConfigError> {
-        if let pending { return await pending.value }
-        let wait = lastReload.map { ($0 + Self.spacing).duration(after: .now) } ?? .zero
-        let task = Task { [self] in
-            if wait > .zero { try? await Task.sleep(for: wait) }
-            return await apply()
+        if let queued { return await queued.value }
+        if let running {
+            let next = Task { [self] in
+                _ = await running.value
+                return await runQueued()
+            }
+            queued = next
+            return await next.value
         }
-        pending = task
+        return await run()
+    }
+
+    private func run() async -> Result<String, ConfigError> {
+        let task = Task { [self] in await apply() }
+        running = task
         let outcome = await task.value
-        pending = nil
-        lastReload = .now
+        running = nil
         return outcome
+    }
+
+    private func runQueued() async -> Result<String, ConfigError> {
+        queued = nil
+        return await run()
     }
 
     private func apply() -> Result<String, ConfigError> {
@@ -66,9 +77,14 @@ actor ConfigReloader {
         live.replace(with: current)
         engine.setEndpoints(current.endpoints, scrubber: current.scrubber)
         let summary = "reloaded: \(next.endpoints.count) endpoints (\(added) added, \(removed) removed, \(changed) changed)"
-        logger.notice("configuration reloaded", metadata: [
+        let metadata: Logger.Metadata = [
             "endpoints": "\(next.endpoints.count)", "added": "\(added)", "removed": "\(removed)", "changed": "\(changed)",
-        ])
+        ]
+        if added + removed + changed == 0 && deferred.isEmpty {
+            logger.debug("configuration reread; nothing changed", metadata: metadata)
+        } else {
+            logger.notice("configuration reloaded", metadata: metadata)
+        }
         if !deferred.isEmpty {
             logger.warning("these sections changed and take effect at the next start", metadata: ["sections": "\(deferred.joined(separator: ","))"])
         }

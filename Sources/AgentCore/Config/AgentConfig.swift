@@ -42,17 +42,24 @@ public struct SpoolConfig: Sendable, Equatable {
     /// How long records stay after every reader has handled them: the history `/status` and
     /// alert windows are rebuilt from, and how long a removed endpoint's counters are kept.
     public var retain: Duration = .seconds(3600)
+    /// While the disk refuses writes, results wait in memory up to this many bytes (about 100,000
+    /// results at the default); older ones beyond it are dropped and counted as `write_error`.
+    public var maxPending = 16 << 20
 
-    public init(path: String = "/var/lib/latency-agent/spool", maxSize: Int = 512 * 1024 * 1024, retain: Duration = .seconds(3600)) {
+    public init(
+        path: String = "/var/lib/latency-agent/spool", maxSize: Int = 512 * 1024 * 1024, retain: Duration = .seconds(3600),
+        maxPending: Int = 16 << 20
+    ) {
         self.path = path
         self.maxSize = maxSize
         self.retain = retain
+        self.maxPending = maxPending
     }
 
     init(_ node: ConfigNode?) throws(ConfigError) {
         self.init()
         guard let node else { return }
-        let mapping = try node.mapping(allowed: ["path", "max_size", "retain"])
+        let mapping = try node.mapping(allowed: ["path", "max_size", "retain", "max_pending"])
         if let path = try mapping["path"]?.nonEmptyString() { self.path = path }
         if let sizeNode = mapping["max_size"] {
             let size = try sizeNode.byteSize()
@@ -60,6 +67,11 @@ public struct SpoolConfig: Sendable, Equatable {
             maxSize = size
         }
         if let retain = try mapping["retain"]?.positiveDuration() { self.retain = retain }
+        if let pendingNode = mapping["max_pending"] {
+            let pending = try pendingNode.byteSize()
+            guard pending >= 16 * 1024 else { throw pendingNode.error("spool.max_pending must be at least 16KiB") }
+            maxPending = pending
+        }
     }
 }
 

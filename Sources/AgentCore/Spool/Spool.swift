@@ -23,7 +23,7 @@ public final class Spool: Sendable {
             store = try SpoolStore(path: config.path, mapSize: config.maxSize)
             writer = try SpoolWriter(
                 store: store, readerKeys: readers.map(\.storageKey), outboxReaderKeys: receivers.map(\.storageKey),
-                retain: config.retain, logger: logger)
+                retain: config.retain, maxPending: config.maxPending, logger: logger)
         } catch {
             throw .storage(error)
         }

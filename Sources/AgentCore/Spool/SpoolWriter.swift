@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// A write that fails (a full or failing filesystem) loses nothing it can keep: the results go
 /// back to the front of the queue and reader commits wait and are retried every half second, so
-/// probing goes on and no cursor moves backwards. Memory stays bounded: past `maxPendingBytes` the
+/// probing goes on and no cursor moves backwards. Memory stays bounded: past `spool.max_pending` the
 /// oldest waiting results are dropped and counted (`write_error`). It recovers by itself once a
 /// write succeeds again.
 final class SpoolWriter: Sendable {
@@ -28,6 +28,7 @@ final class SpoolWriter: Sendable {
     }
 
     private struct Queue {
+        let budget: Int
         var records = Deque<[UInt8]>()
         var recordBytes = 0
         var jobs: [Waiting] = []
@@ -40,7 +41,7 @@ final class SpoolWriter: Sendable {
 
         /// Drops the oldest waiting results until they fit the memory budget.
         mutating func enforceBudget() {
-            while recordBytes > SpoolWriter.maxPendingBytes, let oldest = records.popFirst() {
+            while recordBytes > budget, let oldest = records.popFirst() {
                 recordBytes -= oldest.count
                 drops[failing ? .writeError : .backpressure, default: 0] += 1
                 if failing { droppedWhileFailing += 1 }
@@ -48,8 +49,6 @@ final class SpoolWriter: Sendable {
         }
     }
 
-    /// Results waiting in memory beyond this are dropped oldest first: about 100,000 results.
-    static let maxPendingBytes = 16 << 20
     /// When only results wait, the writer lingers this long for more before committing: at 100
     /// results a second that is five per commit instead of one. A reader's commit ends it at once.
     static let linger = Duration.milliseconds(50)
@@ -57,7 +56,7 @@ final class SpoolWriter: Sendable {
 
     let store: SpoolStore
     let signal = SpoolChangeSignal()
-    private let queue = Mutex(Queue())
+    private let queue: Mutex<Queue>
     private let wake = DispatchSemaphore(value: 0)
     private let lastSequenceValue: Atomic<UInt64>
     private let lastOutboxSequenceValue: Atomic<UInt64>
@@ -68,8 +67,11 @@ final class SpoolWriter: Sendable {
     private let retain: Duration
     private let logger: Logger
 
-    init(store: SpoolStore, readerKeys: [String], outboxReaderKeys: [String], retain: Duration, logger: Logger) throws(LMDBError) {
+    init(
+        store: SpoolStore, readerKeys: [String], outboxReaderKeys: [String], retain: Duration, maxPending: Int, logger: Logger
+    ) throws(LMDBError) {
         self.store = store
+        self.queue = Mutex(Queue(budget: maxPending))
         self.readerKeys = readerKeys
         self.outboxReaderKeys = outboxReaderKeys
         self.retain = retain
@@ -227,7 +229,7 @@ final class SpoolWriter: Sendable {
         if first {
             logger.error(
                 "spool writes fail; probing goes on, results wait in memory and are retried",
-                metadata: ["error": "\(message)", "waiting_results": "\(held)", "memory_limit_bytes": "\(Self.maxPendingBytes)"])
+                metadata: ["error": "\(message)", "waiting_results": "\(held)", "memory_limit_bytes": "\(queue.withLock { $0.budget })"])
         }
         var waiting: [Waiting] = []
         for entry in jobs {

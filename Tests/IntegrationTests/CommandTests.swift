@@ -1,0 +1,63 @@
+import AgentCore
+import Foundation
+import Logging
+import Subprocess
+import SystemPackage
+import TestSupport
+import Testing
+
+/// The CLI as users run it.
+@Suite struct CommandTests {
+    static func run(_ arguments: [String]) async throws -> (status: TerminationStatus, output: String, error: String) {
+        let binary = try TestEnvironment.agentBinary()
+        let result = try await withDeadline(seconds: 30, "latency-agent \(arguments.joined(separator: " "))") {
+            try await Subprocess.run(
+                .path(FilePath(binary)), arguments: .init(arguments), input: .none, output: .string(limit: 16 << 20),
+                error: .string(limit: 1 << 20))
+        }
+        return (result.terminationStatus, result.standardOutput, result.standardError)
+    }
+
+    /// What `check-config` refuses, `run` refuses in the same words, and neither gets as far as
+    /// a raw Swift error or a probe.
+    @Test(arguments: [
+        ("server: {address: not-an-address}\nendpoints: [{url: \"http://127.0.0.1:1/\"}]\n", ":1:19: server.address must be an IP address"),
+        ("endpoints:\n  - url: http://127.0.0.1:99999/\n", ":2:10: endpoints[0].url has port 99999"),
+        ("endpoints:\n  - url: \"http://127.0.0.1/\\0x\"\n", ":2:10: endpoints[0].url contains a NUL byte"),
+        ("endpoints:\n  - {url: \"http://127.0.0.1:1/\", interval: 1ms}\n", ":2:44: endpoint \"http://127.0.0.1:1/\": interval 1ms is shorter than agent.min_interval"),
+        ("endpoints:\n  - url: http://127.0.0.1:1/\n\u{7}\n", ":3:1: the file contains the control character U+0007"),
+    ])
+    func checkConfigAndRunAgree(yaml: String, message: String) async throws {
+        let directory = TestEnvironment.temporaryDirectory("agree")
+        let path = directory + "/agent.yaml"
+        try (yaml + "spool: {path: \(directory)/spool}\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let checked = try await Self.run(["check-config", path])
+        let ran = try await Self.run(["run", "--config", path])
+        for (name, result) in [("check-config", checked), ("run", ran)] {
+            #expect(result.status == .exited(2), "\(name) exits 2: \(result.status)")
+            #expect(result.error.contains(path + message), "\(name): \(result.error)")
+            #expect(!result.error.contains("Error Domain") && !result.error.contains("Fatal error"), "in the agent's words")
+        }
+        #expect(checked.error == ran.error, "both say the same")
+    }
+
+    @Test func spoolTailPrintsAsManyLinesAsAsked() async throws {
+        let directory = TestEnvironment.temporaryDirectory("tail")
+        let config = SpoolConfig(path: directory + "/spool")
+        let spool = try Spool(config: config, readers: [], logger: Logger(label: "t"))
+        for index in 0..<2500 {
+            spool.append(ProbeResult(
+                endpoint: "e\(index % 3)", url: "http://127.0.0.1/", method: "GET", connection: .cold, startedAt: .now,
+                timings: PhaseTimings(total: .milliseconds(1))))
+        }
+        try await spool.flush()
+        await spool.close()
+        let path = directory + "/agent.yaml"
+        try "spool: {path: \(directory)/spool}\nendpoints: [{url: \"http://127.0.0.1:1/\"}]\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let tail = try await Self.run(["spool", "tail", "-n", "1500", "--config", path])
+        #expect(tail.status.isSuccess, "\(tail.error)")
+        #expect(tail.output.split(separator: "\n").count == 1500, "-n 1500 prints 1,500 lines, not the 1,000 of one page")
+        let all = try await Self.run(["spool", "tail", "-n", "9999", "--config", path])
+        #expect(all.output.split(separator: "\n").count == 2500)
+    }
+}
