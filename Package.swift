@@ -71,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "spool-bench",
             dependencies: [
-                "AgentCore",
+                "AgentCore", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -12,7 +12,6 @@ import ServiceLifecycle
 /// delivery rate and the agent's memory every few seconds.
 enum LokiDrainBench {
     static func run(directory: String, records: Int, bytesPerSecond: Int) async throws {
-        try? FileManager.default.removeItem(atPath: directory)
         let lines = NIOLockedValueBox(0)
         let wireBytes = NIOLockedValueBox(0)
         let receiver = try LoopbackReceiver(status: .noContent) { body in
@@ -22,13 +21,7 @@ enum LokiDrainBench {
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
         let settings = SpoolConfig(path: directory, maxSize: 8 << 30)
-        let spool = try Spool(config: settings, readers: [.loki], logger: logger)
-        let start = Timestamp.now - .seconds(3600)
-        for index in 0..<records {
-            spool.append(BenchResults.result(index, from: start, step: .microseconds(1)))
-            if index % 10_000 == 9_999 { try await spool.flush() }
-        }
-        try await spool.flush()
+        let spool = try await BenchResults.filledSpool(settings, records: records, reader: .loki, logger: logger)
         var config = LokiConfig(connection: ConnectionConfig(url: "http://127.0.0.1:\(receiver.port)/loki/api/v1/push"))
         config.maxBytesPerSecond = bytesPerSecond
         config.gzip = false
@@ -71,6 +64,19 @@ enum LokiDrainBench {
 
 /// The results every benchmark writes: a thousand HTTPS endpoints' worth of realistic records.
 enum BenchResults {
+    /// A spool holding `records` results from the last hour, none yet handled by `reader`.
+    static func filledSpool(_ settings: SpoolConfig, records: Int, reader: ReaderName, logger: Logger) async throws -> Spool {
+        try? FileManager.default.removeItem(atPath: settings.path)
+        let spool = try Spool(config: settings, readers: [reader], logger: logger)
+        let start = Timestamp.now - .seconds(3600)
+        for index in 0..<records {
+            spool.append(result(index, from: start, step: .microseconds(1)))
+            if index % 10_000 == 9_999 { try await spool.flush() }
+        }
+        try await spool.flush()
+        return spool
+    }
+
     static func result(_ index: Int, from start: Timestamp, step: Duration = .nanoseconds(1)) -> ProbeResult {
         func us(_ value: Int64) -> Duration { .microseconds(value) }
         return ProbeResult(

@@ -9,17 +9,10 @@ import ServiceLifecycle
 /// attempt cost and how many records were folded: the backlog is folded once, not once per retry.
 enum PushRetryBench {
     static func run(directory: String, records: Int) async throws {
-        try? FileManager.default.removeItem(atPath: directory)
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         let settings = SpoolConfig(path: directory, maxSize: 8 << 30)
-        let spool = try Spool(config: settings, readers: [.pushgateway], logger: logger)
-        let start = Timestamp.now - .seconds(3600)
-        for index in 0..<records {
-            spool.append(BenchResults.result(index, from: start, step: .microseconds(1)))
-            if index % 10_000 == 9_999 { try await spool.flush() }
-        }
-        try await spool.flush()
+        let spool = try await BenchResults.filledSpool(settings, records: records, reader: .pushgateway, logger: logger)
         let attempts = NIOLockedValueBox<[(cpu: Double, probes: UInt64)]>([])
         let config = PushgatewayConfig(connection: ConnectionConfig(url: "http://127.0.0.1:1"), pushInterval: .seconds(3600))
         let live = LiveConfig(Configuration(

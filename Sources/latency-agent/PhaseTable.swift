@@ -21,7 +21,7 @@ enum PhaseTable {
         if timings.redirect > .zero { lines.append("  redirect   \(milliseconds(timings.redirect))") }
         lines.append("  total      \(milliseconds(timings.total))  (\(result.connection.rawValue) connection)")
         if let expiry = result.certificateExpiry {
-            let days = (expiry - Timestamp.now).inSeconds / 86400
+            let days = (expiry - Timestamp.now).inDays
             var text = "  cert       expires \(expiry.rfc3339.prefix(10))" + String(format: " (in %.1f days)", days)
             if let chain = result.chainEarliestExpiry, chain < expiry {
                 text += ", chain earliest \(chain.rfc3339.prefix(10))"
@@ -38,6 +38,6 @@ enum PhaseTable {
 
     private static func milliseconds(_ value: Duration?) -> String {
         guard let value else { return "         -" }
-        return String(format: "%10.3f ms", value.inSeconds * 1000)
+        return String(format: "%10.3f ms", value.inMilliseconds)
     }
 }

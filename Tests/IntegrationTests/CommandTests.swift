@@ -8,14 +8,30 @@ import Testing
 
 /// The CLI as users run it.
 @Suite struct CommandTests {
-    static func run(_ arguments: [String]) async throws -> (status: TerminationStatus, output: String, error: String) {
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws
+        -> (status: TerminationStatus, output: String, error: String)
+    {
         let binary = try TestEnvironment.agentBinary()
+        var variables: [Environment.Key: String?] = [:]
+        for (name, value) in environment { variables[Environment.Key(stringLiteral: name)] = value }
+        let updated = Environment.inherit.updating(variables)
         let result = try await withDeadline(seconds: 30, "latency-agent \(arguments.joined(separator: " "))") {
             try await Subprocess.run(
-                .path(FilePath(binary)), arguments: .init(arguments), input: .none, output: .string(limit: 16 << 20),
-                error: .string(limit: 1 << 20))
+                .path(FilePath(binary)), arguments: .init(arguments), environment: updated, input: .none,
+                output: .string(limit: 16 << 20), error: .string(limit: 1 << 20))
         }
         return (result.terminationStatus, result.standardOutput, result.standardError)
+    }
+
+    /// A proxy in `http_proxy` (here a closed port) is ignored: what is probed is what was named.
+    @Test func environmentProxiesAreIgnored() async throws {
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        let proxy = "http://127.0.0.1:\(try closedLoopbackPort())"
+        let result = try await Self.run(
+            ["probe", target.url("/ok"), "--json"], environment: ["http_proxy": proxy, "HTTP_PROXY": proxy, "all_proxy": proxy])
+        #expect(result.status.isSuccess, "\(result.output) \(result.error)")
+        #expect(target.requests(to: "/ok") == 1)
     }
 
     /// What `check-config` refuses, `run` refuses in the same words, and neither gets as far as

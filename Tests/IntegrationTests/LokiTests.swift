@@ -119,7 +119,8 @@ import Testing
         }
         check(loki, holds: target.requests(to: "/ok") + target.requests(to: "/status/500"))
         let logged = lines.withLockedValue { $0 }
-        #expect(logged.contains { $0.contains("loki push failed") && $0.contains("backlog_records") }, "the outage is logged with its backlog")
+        #expect(logged.contains { $0.contains("loki push failed") && $0.contains("backlog_records") },
+                "the outage is logged with its backlog; the log: \(logged.suffix(40).joined(separator: "\n"))")
         #expect(logged.contains { $0.contains("loki backlog drained") }, "the drain is logged")
     }
 

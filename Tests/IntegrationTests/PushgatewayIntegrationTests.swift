@@ -73,7 +73,8 @@ import Testing
             EndpointConfig(name: "fast", url: target.url("/delay/20"), interval: .milliseconds(100), timeout: .seconds(1)),
             EndpointConfig(name: "broken", url: target.url("/status/503"), interval: .milliseconds(200), timeout: .seconds(1)),
         ]
-        try await runAgent(config(job: job, gateway: gateway.url, endpoints: endpoints), seconds: 3)
+        let configuration = config(job: job, gateway: gateway.url, endpoints: endpoints)
+        try await runAgent(configuration, seconds: 3)
 
         let made = target.requests(to: "/delay/20") + target.requests(to: "/status/503")
         #expect(made > 20)
@@ -83,17 +84,34 @@ import Testing
         #expect(try await gateway.sum("probe_failures_total", job: job, where: ["endpoint": "broken", "reason": "http_status"]) == Double(target.requests(to: "/status/503")))
         #expect(try await gateway.sum("probe_http_status_code", job: job, where: ["endpoint": "broken"]) == 503)
 
-        // The dashboards' query, answered by the real Prometheus scraping the gateway.
-        let query = "histogram_quantile(0.95, sum by (le, endpoint)(rate(api_latency_seconds_bucket{job=\"\(job)\"}[1m])))"
-        let p95 = try await TestEnvironment.eventually(seconds: 20, "Prometheus answering the p95 query") {
+        // What the agent measured: the true p95 of the fast endpoint, and the bucket it falls in.
+        let spool = try Spool(config: configuration.spool, readers: [], logger: Logger(label: "t"))
+        let totals = try spool.results(after: 0, limit: 100_000).filter { $0.value.endpoint == "fast" && $0.value.succeeded }
+            .map { $0.value.timings.total.inSeconds }.sorted()
+        await spool.close()
+        let truth = totals[Int((0.95 * Double(totals.count)).rounded(.up)) - 1]
+        let bounds = PushgatewayConfig.defaultBuckets
+        let upper = bounds.first { truth <= $0 } ?? .infinity
+        let lower = bounds.last { $0 < upper } ?? 0
+        #expect(truth >= 0.02, "a 20 ms target takes at least 20 ms")
+
+        @Sendable func value(_ query: String) async throws -> Double? {
             let encoded = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
             let text = try await TestEnvironment.get("\(prometheus)/api/v1/query?query=\(encoded)")
             let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
             let results = (json?["data"] as? [String: Any])?["result"] as? [[String: Any]] ?? []
-            let fast = results.first { ($0["metric"] as? [String: String])?["endpoint"] == "fast" }
-            return ((fast?["value"] as? [Any])?.last as? String).flatMap(Double.init).flatMap { $0.isNaN ? nil : $0 }
+            return ((results.first?["value"] as? [Any])?.last as? String).flatMap(Double.init).flatMap { $0.isNaN ? nil : $0 }
         }
-        #expect(p95 > 0.01 && p95 <= 0.05, "a 20 ms target's p95 lies in the (10 ms, 50 ms] buckets, got \(p95)")
+        let selector = "{job=\"\(job)\",endpoint=\"fast\"}"
+        // Once Prometheus has scraped the final push, its estimate over all probes lies in that bucket.
+        _ = try await TestEnvironment.eventually(seconds: 20, "Prometheus to have scraped the final push") {
+            try await value("sum(api_latency_seconds_count\(selector))") == Double(totals.count) ? true : nil
+        }
+        let estimate = try #require(try await value("histogram_quantile(0.95, sum by (le)(api_latency_seconds_bucket\(selector)))"))
+        #expect(estimate > lower && estimate <= upper, "Prometheus' p95 \(estimate) lies in the bucket of the measured p95 \(truth): (\(lower), \(upper)]")
+        // And the dashboards' query (a rate over a minute) answers too.
+        let rated = try #require(try await value("histogram_quantile(0.95, sum by (le, endpoint)(rate(api_latency_seconds_bucket\(selector)[1m])))"))
+        #expect(rated > 0.01, "the dashboards' p95 of a 20 ms target: \(rated)")
         await gateway.delete(job: job, instance: "test-node")
     }
 

@@ -153,7 +153,7 @@ import Testing
             #expect(added)
         }
         #expect(batch.lines == 3 && batch.lastSequence == 3 && batch.tooOld == 0)
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(batch.body.utf8)) as? [String: Any])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(batch.body)) as? [String: Any])
         let streams = try #require(json["streams"] as? [[String: Any]])
         #expect(streams.map { $0["stream"] as? [String: String] } == [
             ["job": "j", "instance": "n", "endpoint": "a", "cluster": "prod"],

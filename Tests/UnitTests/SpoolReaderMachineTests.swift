@@ -15,26 +15,24 @@ import Testing
 
         mutating func start(cursor: UInt64, state: [UInt8]?, context: ReaderContext) -> Action {
             readThrough = cursor
-            return next(context)
+            return next(context: context)
         }
         mutating func received(_ entries: [SpoolEntry<ProbeResult>], context: ReaderContext) -> Action {
             readThrough = entries.last?.sequence ?? context.lastSequence
             unsent += entries.map(\.sequence)
-            return next(context)
+            return next(context: context)
         }
-        mutating func resumed(context: ReaderContext) -> Action { next(context) }
         mutating func delivered(_ delivery: Delivery, context: ReaderContext) -> Action {
             let sent = inFlight ?? []
             inFlight = nil
             return .commit(ReaderCommit(cursor: sent.last ?? readThrough))
         }
         mutating func retrying(since answer: MonotonicInstant, context: ReaderContext) -> Action { .send(inFlight ?? []) }
-        mutating func committed(context: ReaderContext) -> Action { next(context) }
         mutating func draining(context: ReaderContext) -> Action {
             draining = true
-            return next(context)
+            return next(context: context)
         }
-        mutating func next(_ context: ReaderContext) -> Action {
+        mutating func next(context: ReaderContext) -> Action {
             if readThrough < context.lastSequence { return .read(after: readThrough, limit: 100) }
             if !unsent.isEmpty {
                 inFlight = unsent

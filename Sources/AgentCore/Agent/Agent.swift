@@ -36,7 +36,7 @@ public final class Agent: Sendable {
         let metrics = SelfMetrics()
         let engine = ProbeEngine(seed: node, logger: logger, observer: metrics.probeObserver) { result in
             spool.append(result)
-            if printResults { LineWriter.write(result.jsonLine(node: node) + "\n", to: LineWriter.standardOutput) }
+            if printResults { LineWriter.write(bytes: result.jsonLineBytes(node: node) + [UInt8(ascii: "\n")], to: LineWriter.standardOutput) }
         }
         let live = LiveConfig(config)
         let health = ReaderHealth()

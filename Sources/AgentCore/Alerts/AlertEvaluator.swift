@@ -170,8 +170,8 @@ public struct AlertEvaluator: Sendable, Equatable {
             let left = expiry - result.startedAt
             verdicts.append((.certificate, Verdict(
                 breached: left < within,
-                value: String(format: "expires in %.1f days", left.inSeconds / 86_400),
-                threshold: String(format: "%.0f days", within.inSeconds / 86_400))))
+                value: String(format: "expires in %.1f days", left.inDays),
+                threshold: String(format: "%.0f days", within.inDays))))
         }
         return verdicts
     }
@@ -185,7 +185,7 @@ public struct AlertEvaluator: Sendable, Equatable {
     }
 
     static func seconds(_ value: Duration) -> String {
-        value >= .seconds(1) ? String(format: "%.2f s", value.inSeconds) : String(format: "%.0f ms", value.inSeconds * 1000)
+        value >= .seconds(1) ? String(format: "%.2f s", value.inSeconds) : String(format: "%.0f ms", value.inMilliseconds)
     }
 }
 

@@ -29,7 +29,7 @@ public struct AlertEvaluatorPolicy: SpoolReaderPolicy {
         if let state, let saved = try? JSONDecoder().decode(AlertEvaluator.self, from: Data(state)) { evaluator = saved }
         historyThrough = cursor
         readThrough = 0
-        return next(context)
+        return next(context: context)
     }
 
     public mutating func received(_ entries: [SpoolEntry<ProbeResult>], context: ReaderContext) -> Action {
@@ -50,7 +50,7 @@ public struct AlertEvaluatorPolicy: SpoolReaderPolicy {
                 result, rules: endpoint.alertRules, inMaintenance: alerting.inMaintenance(at: result.startedAt),
                 remindEvery: alerting.remindEvery)
         }
-        guard evaluated || readThrough > historyThrough else { return next(context) }
+        guard evaluated || readThrough > historyThrough else { return next(context: context) }
         evaluator.retain(endpointsNamed: Set(endpoints.keys))
         notes += events.map(Self.note)
         let outbox = alerting.receivers.isEmpty ? [] : events.compactMap { try? Array(JSONEncoder().encode($0)) }
@@ -58,14 +58,9 @@ public struct AlertEvaluatorPolicy: SpoolReaderPolicy {
         return .commit(ReaderCommit(cursor: readThrough, state: state, outbox: outbox, publication: evaluator.firing))
     }
 
-    public mutating func resumed(context: ReaderContext) -> Action { next(context) }
-    public mutating func delivered(_ delivery: Delivery, context: ReaderContext) -> Action { next(context) }
-    public mutating func retrying(since answer: MonotonicInstant, context: ReaderContext) -> Action { next(context) }
-    public mutating func committed(context: ReaderContext) -> Action { next(context) }
-
     public mutating func draining(context: ReaderContext) -> Action {
         draining = true
-        return next(context)
+        return next(context: context)
     }
 
     public mutating func takeNotes() -> [LogNote] {
@@ -73,7 +68,7 @@ public struct AlertEvaluatorPolicy: SpoolReaderPolicy {
         return notes
     }
 
-    private func next(_ context: ReaderContext) -> Action {
+    public func next(context: ReaderContext) -> Action {
         if readThrough < context.lastSequence { return .read(after: readThrough, limit: Self.readLimit) }
         return draining ? .finished : .wait(until: nil, orChange: true)
     }

@@ -33,16 +33,14 @@ public struct SlackPolicy: SpoolReaderPolicy {
     public mutating func start(cursor: UInt64, state: [UInt8]?, context: ReaderContext) -> Action {
         readThrough = cursor
         committedThrough = cursor
-        return next(context)
+        return next(context: context)
     }
 
     public mutating func received(_ entries: [SpoolEntry<AlertEvent>], context: ReaderContext) -> Action {
         readThrough = entries.last?.sequence ?? max(readThrough, context.lastSequence)
         pending += entries.filter { wanted($0.value) }
-        return next(context)
+        return next(context: context)
     }
-
-    public mutating func resumed(context: ReaderContext) -> Action { next(context) }
 
     /// The standard rule, and a 429 without `Retry-After` waits one pace.
     public func verdict(on outcome: Result<OutputResponse, TransportError>) -> DeliveryVerdict {
@@ -54,7 +52,7 @@ public struct SlackPolicy: SpoolReaderPolicy {
 
     public mutating func delivered(_ delivery: Delivery, context: ReaderContext) -> Action {
         lastAnswer = context.now
-        guard let sent = inFlight else { return next(context) }
+        guard let sent = inFlight else { return next(context: context) }
         inFlight = nil
         pending.removeFirst(sent.count)
         // Everything before the next wanted event is delivered or not for this receiver.
@@ -65,20 +63,18 @@ public struct SlackPolicy: SpoolReaderPolicy {
 
     public mutating func retrying(since answer: MonotonicInstant, context: ReaderContext) -> Action {
         lastAnswer = answer
-        guard let sent = inFlight else { return next(context) }
+        guard let sent = inFlight else { return next(context: context) }
         if context.now < answer + Self.pace { return .wait(until: answer + Self.pace, orChange: false) }
         return .send(sent.request)
     }
 
-    public mutating func committed(context: ReaderContext) -> Action { next(context) }
-
     /// At shutdown what is pending goes at once, as one message, without waiting for the window.
     public mutating func draining(context: ReaderContext) -> Action {
         draining = true
-        return next(context)
+        return next(context: context)
     }
 
-    private mutating func next(_ context: ReaderContext) -> Action {
+    public mutating func next(context: ReaderContext) -> Action {
         if let sent = inFlight {
             // A pace wait after a failed attempt ended: send the same message again.
             if let lastAnswer, context.now < lastAnswer + Self.pace { return .wait(until: lastAnswer + Self.pace, orChange: false) }

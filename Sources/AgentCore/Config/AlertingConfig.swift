@@ -89,7 +89,7 @@ public struct AlertRulesConfig: Sendable, Equatable {
     public var errorRateAbove: Double? = 5
     /// Percent.
     public var uptimeBelow: Double? = 90
-    public var certificateExpiresWithin: Duration? = .seconds(14 * 86400)
+    public var certificateExpiresWithin: Duration? = .seconds(14 * 86_400)
 
     public init() {}
 
@@ -133,10 +133,8 @@ public enum MaintenanceWindow: Sendable, Equatable {
         case .once(let start, let end):
             return time >= start && time < end
         case .weekly(let weekday, let startMinute, let endMinute):
-            let day = time.truncated(to: .seconds(86400))
-            let days = day.unixSeconds / 86400
-            let dayOfWeek = Int((days + 4) % 7 + 7) % 7  // 1970-01-01 was a Thursday
-            let minute = Int((time - day).components.seconds / 60)
+            let dayOfWeek = Int((time.daysSinceEpoch + 4) % 7 + 7) % 7  // 1970-01-01 was a Thursday
+            let minute = Int((time - time.truncated(to: .seconds(86_400))).components.seconds / 60)
             return dayOfWeek == weekday && minute >= startMinute && minute < endMinute
         }
     }

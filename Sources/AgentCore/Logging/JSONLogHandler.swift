@@ -32,6 +32,6 @@ public struct JSONLogHandler: LogHandler {
         for key in merged.keys.sorted() {
             line.add(key, merged[key]!.description)
         }
-        LineWriter.write(line.line + "\n", to: fileDescriptor)
+        LineWriter.write(bytes: line.lineBytes + [UInt8(ascii: "\n")], to: fileDescriptor)
     }
 }

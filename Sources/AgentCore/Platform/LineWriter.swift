@@ -11,7 +11,11 @@ public enum LineWriter {
     public static let standardError: Int32 = 2
 
     public static func write(_ text: String, to fileDescriptor: Int32) {
-        var bytes = Array(text.utf8)
+        write(bytes: Array(text.utf8), to: fileDescriptor)
+    }
+
+    public static func write(bytes: [UInt8], to fileDescriptor: Int32) {
+        var bytes = bytes
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeMutableBytes { buffer in

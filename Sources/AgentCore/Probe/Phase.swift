@@ -15,15 +15,14 @@ public enum Phase: String, Sendable, CaseIterable, Hashable {
 
 /// How long each phase of one probe took. A phase the probe never reached is nil, so a failed
 /// probe still shows how far it got and how long each step took.
+///
+/// Kept as libcurl's whole microseconds — exact, and cheap to store and fold at thousands of
+/// results a second — and handed out as `Duration`s.
 public struct PhaseTimings: Sendable, Equatable {
-    public var resolve: Duration?
-    public var connect: Duration?
-    public var tls: Duration?
-    public var processing: Duration?
-    public var transfer: Duration?
-    /// Time spent on redirects before the final request (zero without redirects).
-    public var redirect: Duration
-    public var total: Duration
+    /// Microseconds per phase, in `Phase` order; -1 for a phase not reached.
+    private var phaseMicros: (Int64, Int64, Int64, Int64, Int64) = (-1, -1, -1, -1, -1)
+    private var redirectMicros: Int64 = 0
+    private var totalMicros: Int64 = 0
 
     public init(
         resolve: Duration? = nil, connect: Duration? = nil, tls: Duration? = nil, processing: Duration? = nil,
@@ -38,25 +37,62 @@ public struct PhaseTimings: Sendable, Equatable {
         self.total = total
     }
 
+    public var resolve: Duration? { get { self[.resolve] } set { self[.resolve] = newValue } }
+    public var connect: Duration? { get { self[.connect] } set { self[.connect] = newValue } }
+    public var tls: Duration? { get { self[.tls] } set { self[.tls] = newValue } }
+    public var processing: Duration? { get { self[.processing] } set { self[.processing] = newValue } }
+    public var transfer: Duration? { get { self[.transfer] } set { self[.transfer] = newValue } }
+    /// Time spent on redirects before the final request (zero without redirects).
+    public var redirect: Duration {
+        get { .microseconds(redirectMicros) }
+        set { redirectMicros = newValue.inMicroseconds }
+    }
+    public var total: Duration {
+        get { .microseconds(totalMicros) }
+        set { totalMicros = newValue.inMicroseconds }
+    }
+
     public subscript(phase: Phase) -> Duration? {
-        get {
-            switch phase {
-            case .resolve: return resolve
-            case .connect: return connect
-            case .tls: return tls
-            case .processing: return processing
-            case .transfer: return transfer
-            }
+        get { microseconds(phase).map { .microseconds($0) } }
+        set { setMicroseconds(phase, newValue.map { max(0, $0.inMicroseconds) }) }
+    }
+
+    /// The raw microseconds of a phase (the spool's and the fold's unit).
+    func microseconds(_ phase: Phase) -> Int64? {
+        let value: Int64
+        switch phase {
+        case .resolve: value = phaseMicros.0
+        case .connect: value = phaseMicros.1
+        case .tls: value = phaseMicros.2
+        case .processing: value = phaseMicros.3
+        case .transfer: value = phaseMicros.4
         }
-        set {
-            switch phase {
-            case .resolve: resolve = newValue
-            case .connect: connect = newValue
-            case .tls: tls = newValue
-            case .processing: processing = newValue
-            case .transfer: transfer = newValue
-            }
+        return value < 0 ? nil : value
+    }
+
+    mutating func setMicroseconds(_ phase: Phase, _ value: Int64?) {
+        let stored = value ?? -1
+        switch phase {
+        case .resolve: phaseMicros.0 = stored
+        case .connect: phaseMicros.1 = stored
+        case .tls: phaseMicros.2 = stored
+        case .processing: phaseMicros.3 = stored
+        case .transfer: phaseMicros.4 = stored
         }
+    }
+
+    var totalMicroseconds: Int64 {
+        get { totalMicros }
+        set { totalMicros = newValue }
+    }
+
+    var redirectMicroseconds: Int64 {
+        get { redirectMicros }
+        set { redirectMicros = newValue }
+    }
+
+    public static func == (lhs: PhaseTimings, rhs: PhaseTimings) -> Bool {
+        lhs.phaseMicros == rhs.phaseMicros && lhs.redirectMicros == rhs.redirectMicros && lhs.totalMicros == rhs.totalMicros
     }
 
     /// The raw cumulative marks libcurl reports, from the start of the transfer. libcurl records

@@ -2,6 +2,11 @@ extension ProbeResult {
     /// The result as one JSON object: the `run` output, `spool tail`, `/status`, and the Loki
     /// line. Durations are seconds, and phases have blackbox_exporter's names.
     public func jsonLine(node: String?) -> String {
+        String(decoding: jsonLineBytes(node: node), as: UTF8.self)
+    }
+
+    /// The same line as UTF-8 bytes, for outputs that send bytes.
+    public func jsonLineBytes(node: String?) -> [UInt8] {
         var phases = JSONLine()
         for phase in Phase.allCases { phases.add(phase.rawValue, seconds: timings[phase]) }
         phases.add("redirect", seconds: timings.redirect)
@@ -25,6 +30,6 @@ extension ProbeResult {
         line.add("cert_expiry", certificateExpiry?.rfc3339)
         line.add("chain_expiry", chainEarliestExpiry?.rfc3339)
         line.add("connection", connection.rawValue)
-        return line.line
+        return line.lineBytes
     }
 }

@@ -36,11 +36,22 @@ public protocol SpoolReaderPolicy: Sendable {
     mutating func draining(context: ReaderContext) -> Action
     /// Log lines the policy wants written, taken after each event.
     mutating func takeNotes() -> [LogNote]
+    /// What to do from the policy's present state: where the events that bring no news of their
+    /// own (a wait ended, a commit landed) go by default.
+    mutating func next(context: ReaderContext) -> Action
 }
 
 extension SpoolReaderPolicy {
     public func verdict(on outcome: Result<OutputResponse, TransportError>) -> DeliveryVerdict { .standard(outcome) }
     public mutating func takeNotes() -> [LogNote] { [] }
+    public mutating func resumed(context: ReaderContext) -> Action { next(context: context) }
+    public mutating func committed(context: ReaderContext) -> Action { next(context: context) }
+}
+
+extension SpoolReaderPolicy where Request == Never {
+    /// A reader that sends nothing is never answered.
+    public mutating func delivered(_ delivery: Delivery, context: ReaderContext) -> Action { next(context: context) }
+    public mutating func retrying(since answer: MonotonicInstant, context: ReaderContext) -> Action { next(context: context) }
 }
 
 /// What a policy asks for next.

@@ -76,7 +76,7 @@ public struct StatusBoardPolicy: SpoolReaderPolicy {
     public mutating func start(cursor: UInt64, state: [UInt8]?, context: ReaderContext) -> Action {
         boot = context.lastSequence
         readThrough = 0
-        return next(context)
+        return next(context: context)
     }
 
     public mutating func received(_ entries: [SpoolEntry<ProbeResult>], context: ReaderContext) -> Action {
@@ -93,13 +93,9 @@ public struct StatusBoardPolicy: SpoolReaderPolicy {
         return .commit(ReaderCommit(cursor: readThrough, publication: update, durable: false))
     }
 
-    public mutating func resumed(context: ReaderContext) -> Action { next(context) }
-    public mutating func delivered(_ delivery: Delivery, context: ReaderContext) -> Action { next(context) }
-    public mutating func retrying(since answer: MonotonicInstant, context: ReaderContext) -> Action { next(context) }
-    public mutating func committed(context: ReaderContext) -> Action { next(context) }
     public mutating func draining(context: ReaderContext) -> Action { .finished }
 
-    private func next(_ context: ReaderContext) -> Action {
+    public func next(context: ReaderContext) -> Action {
         readThrough < context.lastSequence ? .read(after: readThrough, limit: Self.readLimit) : .wait(until: nil, orChange: true)
     }
 }

@@ -178,7 +178,7 @@ struct StatusReport {
 
     private func milliseconds(_ value: Duration?) -> String {
         guard let value else { return "–" }
-        let ms = value.inSeconds * 1000
+        let ms = value.inMilliseconds
         return ms >= 10 ? String(format: "%.0f ms", ms) : String(format: "%.2f ms", ms)
     }
 

@@ -1,17 +1,16 @@
 extension ProbeResult {
-    /// The spool payload (envelope version 1). Times are stored as microseconds, libcurl's unit;
-    /// the start time lives in the envelope.
-    func encodedPayload() -> [UInt8] {
-        var writer = ByteWriter(capacity: 96 + endpoint.utf8.count + url.utf8.count)
+    /// The spool payload (envelope version 1), appended to `writer`. Times are stored as
+    /// microseconds, libcurl's unit; the start time lives in the envelope.
+    func encodePayload(into writer: inout ByteWriter) {
         writer.string(endpoint)
         writer.string(url)
         writer.string(method)
         writer.byte(connection == .cold ? 0 : 1)
         for phase in Phase.allCases {
-            writer.optional(timings[phase]) { $0.signed($1.inMicroseconds) }
+            writer.optional(timings.microseconds(phase)) { $0.signed($1) }
         }
-        writer.signed(timings.redirect.inMicroseconds)
-        writer.signed(timings.total.inMicroseconds)
+        writer.signed(timings.redirectMicroseconds)
+        writer.signed(timings.totalMicroseconds)
         writer.signed(Int64(statusCode))
         writer.optional(httpVersion) { $0.string($1) }
         writer.signed(bytesReceived)
@@ -23,25 +22,26 @@ extension ProbeResult {
             writer.byte(UInt8(FailureReason.allCases.firstIndex(of: failure.reason)!))
             writer.string(failure.message)
         }
+    }
+
+    /// The whole spool record, envelope and payload, written in one pass.
+    func spoolRecord() -> [UInt8] {
+        var writer = SpoolEnvelope.writer(time: startedAt, capacity: 110 + endpoint.utf8.count + url.utf8.count)
+        encodePayload(into: &writer)
         return writer.bytes
     }
 
-    /// The whole spool record: envelope and payload.
-    func spoolRecord() -> [UInt8] {
-        SpoolEnvelope.wrap(time: startedAt, payload: encodedPayload())
-    }
-
     init(payload reader: inout ByteReader, startedAt: Timestamp) throws(ByteReader.Malformed) {
-        func duration(_ r: inout ByteReader) throws(ByteReader.Malformed) -> Duration { .microseconds(try r.signed()) }
+        func micros(_ r: inout ByteReader) throws(ByteReader.Malformed) -> Int64 { try r.signed() }
         func seconds(_ r: inout ByteReader) throws(ByteReader.Malformed) -> Timestamp { Timestamp(unixSeconds: try r.signed()) }
         let endpoint = try reader.string()
         let url = try reader.string()
         let method = try reader.string()
         let connection: ConnectionMode = try reader.byte() == 0 ? .cold : .warm
         var timings = PhaseTimings(total: .zero)
-        for phase in Phase.allCases { timings[phase] = try reader.optional(duration) }
-        timings.redirect = try duration(&reader)
-        timings.total = try duration(&reader)
+        for phase in Phase.allCases { timings.setMicroseconds(phase, try reader.optional(micros)) }
+        timings.redirectMicroseconds = try reader.signed()
+        timings.totalMicroseconds = try reader.signed()
         self.init(
             endpoint: endpoint, url: url, method: method, connection: connection, startedAt: startedAt,
             timings: timings, statusCode: try reader.int(),

@@ -9,12 +9,12 @@ public enum SpoolEnvelope {
     public static let currentVersion: UInt8 = 1
     static let headerSize = 9
 
-    public static func wrap(version: UInt8 = currentVersion, time: Timestamp, payload: [UInt8]) -> [UInt8] {
-        var writer = ByteWriter(capacity: headerSize + payload.count)
+    /// A writer holding the frame's header, for the payload to be written after it.
+    static func writer(version: UInt8 = currentVersion, time: Timestamp, capacity: Int) -> ByteWriter {
+        var writer = ByteWriter(capacity: capacity)
         writer.byte(version)
         writer.fixed64(UInt64(bitPattern: time.unixNanoseconds))
-        writer.raw(payload)
-        return writer.bytes
+        return writer
     }
 
     /// The record's start time, read without touching the payload; nil when the frame is not one

@@ -45,6 +45,11 @@ public enum SpoolRetention {
     public static let softTarget = 0.6
     public static let fullTarget = 0.5
 
+    /// Whether the results are past the soft limit, where size trimming starts.
+    public static func nearSoftLimit(usedBytes: Int, mapBytes: Int) -> Bool {
+        Double(usedBytes) > Double(mapBytes) * softLimit
+    }
+
     /// The routine pass after a commit and once a second: expired records, and the soft size limit.
     public static func routine(_ facts: Facts) -> Plan? {
         guard let first = facts.first, facts.count > 0 else { return nil }
@@ -54,7 +59,7 @@ public enum SpoolRetention {
             let candidate = min(expired, facts.passed, limit)
             if candidate >= first { through = candidate }
         }
-        if Double(facts.usedBytes) > Double(facts.mapBytes) * softLimit, let shrink = shrink(facts, to: softTarget) {
+        if nearSoftLimit(usedBytes: facts.usedBytes, mapBytes: facts.mapBytes), let shrink = shrink(facts, to: softTarget) {
             through = max(through ?? 0, shrink)
         }
         return through.map { plan(facts, deleteThrough: $0) }

@@ -1,3 +1,5 @@
+import DequeModule
+
 /// The spool's databases and the typed operations on them. Callable from any thread: reads are
 /// MVCC snapshots, and only the writer thread calls the writing operations.
 ///
@@ -141,6 +143,11 @@ struct SpoolStore: Sendable {
         }
     }
 
+    /// Bytes the results' pages take.
+    func usedBytes() throws(LMDBError) -> Int {
+        try environment.read { transaction throws(LMDBError) in resultStatistics(in: transaction).bytes }
+    }
+
     func cursors(of keys: [String]) throws(LMDBError) -> [UInt64] {
         try environment.read { transaction throws(LMDBError) in
             var values: [UInt64] = []
@@ -224,7 +231,7 @@ private enum Meta {
 
 /// What one group commit writes.
 struct SpoolWriteBatch: Sendable {
-    var records: [[UInt8]] = []
+    var records = Deque<[UInt8]>()
     var commits: [SpoolCommitRecord] = []
     var drops: [SpoolDropReason: UInt64] = [:]
 

@@ -129,16 +129,16 @@ final class SpoolWriter: Sendable {
             if let retryAt, MonotonicInstant.now < retryAt, !closing { continue }
             let onlyResults = queue.withLock { !$0.records.isEmpty && $0.jobs.isEmpty && $0.records.count < 1000 && !$0.failing }
             if onlyResults { _ = wake.wait(timeout: .now() + .nanoseconds(Int(Self.linger.inNanoseconds))) }
+            // The queue's contents move into the batch: nothing is copied.
             var (batch, jobs) = queue.withLock { queue in
                 defer {
-                    queue.records.removeAll(keepingCapacity: true)
                     queue.recordBytes = 0
                     queue.jobs.removeAll()
                     queue.drops.removeAll()
                 }
-                return (
-                    SpoolWriteBatch(records: Array(queue.records), commits: [], drops: queue.drops), queue.jobs
-                )
+                var records = Deque<[UInt8]>()
+                swap(&records, &queue.records)
+                return (SpoolWriteBatch(records: records, commits: [], drops: queue.drops), queue.jobs)
             }
             for case .commit(let commit, _) in jobs.map(\.job) { batch.commits.append(commit) }
             let closeRequested = jobs.contains { if case .close = $0.job { true } else { false } }
@@ -265,14 +265,18 @@ final class SpoolWriter: Sendable {
 
     // MARK: Retention
 
-    /// Expired records and the soft size limit (`SpoolRetention.routine`), and delivered outbox events.
+    /// Expired records and the soft size limit (`SpoolRetention.routine`), and delivered outbox
+    /// events. After a commit only the size matters, and it is read first: the full facts are
+    /// gathered only when the results are near the soft limit.
     private func trim(sizeOnly: Bool = false) {
         do throws(LMDBError) {
-            let facts = try store.retentionFacts(readerKeys: readerKeys, cutoff: Timestamp.now - retain)
-            let plan = sizeOnly ? SpoolRetention.routine(SpoolRetention.Facts(
-                first: facts.first, last: facts.last, usedBytes: facts.usedBytes, mapBytes: facts.mapBytes,
-                passed: facts.passed, expiredThrough: nil)) : SpoolRetention.routine(facts)
-            if let plan { try delete(plan, reason: .full) }
+            if sizeOnly, !SpoolRetention.nearSoftLimit(usedBytes: try store.usedBytes(), mapBytes: store.environment.geometry.mapSize) {
+                return
+            }
+            let started = MonotonicInstant.now
+            var facts = try store.retentionFacts(readerKeys: readerKeys, cutoff: Timestamp.now - retain)
+            if sizeOnly { facts.expiredThrough = nil }
+            if let plan = SpoolRetention.routine(facts) { try delete(plan, reason: .full, started: started) }
             if !sizeOnly {
                 try store.trimOutbox(through: SpoolRetention.outboxDeleteThrough(receiverCursors: try store.cursors(of: outboxReaderKeys)))
             }
@@ -284,20 +288,22 @@ final class SpoolWriter: Sendable {
     private func makeRoom() {
         do throws(LMDBError) {
             let facts = try store.retentionFacts(readerKeys: readerKeys, cutoff: Timestamp.now - retain)
-            if let plan = SpoolRetention.mapFull(facts) { try delete(plan, reason: .full) }
+            if let plan = SpoolRetention.mapFull(facts) { try delete(plan, reason: .full, started: .now) }
         } catch {
             logger.error("could not make room in the full spool", metadata: ["error": "\(error)"])
         }
     }
 
-    private func delete(_ plan: SpoolRetention.Plan, reason: SpoolDropReason) throws(LMDBError) {
+    private func delete(_ plan: SpoolRetention.Plan, reason: SpoolDropReason, started: MonotonicInstant) throws(LMDBError) {
         let deleted = try store.apply(plan, reason: reason)
         if plan.dropped > 0 {
             logger.warning(
                 "spool dropped records before every output had them",
                 metadata: ["reason": "\(reason.rawValue)", "count": "\(plan.dropped)"])
         } else if deleted > 0 {
-            logger.debug("spool trimmed records past retention", metadata: ["records": "\(deleted)"])
+            logger.debug(
+                "spool trimmed records past retention",
+                metadata: ["records": "\(deleted)", "microseconds": "\((MonotonicInstant.now - started).inMicroseconds)"])
         }
     }
 }

@@ -17,9 +17,14 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         self.unixNanoseconds = unixSeconds * 1_000_000_000
     }
 
-    public static var now: Timestamp {
-        Timestamp(unixNanoseconds: Int64((Date().timeIntervalSince1970 * 1e9).rounded()))
+    public static var now: Timestamp { Timestamp(Date()) }
+
+    public init(_ date: Date) {
+        self.unixNanoseconds = Int64((date.timeIntervalSince1970 * 1e9).rounded())
     }
+
+    /// Whole days since 1970-01-01 (a Thursday), rounded down.
+    public var daysSinceEpoch: Int64 { truncated(to: .seconds(86_400)).unixSeconds / 86_400 }
 
     /// Whole seconds, rounded down (also before the epoch).
     public var unixSeconds: Int64 {
@@ -109,6 +114,13 @@ extension Duration {
 
     /// Whole milliseconds, rounded up so a non-zero timeout never becomes curl's "no timeout" 0.
     public var inMillisecondsRoundedUp: Int64 { (inNanoseconds + 999_999) / 1_000_000 }
+
+    /// Whole minutes, rounded up: a window of 90 s covers two minute buckets.
+    public var inMinutesRoundedUp: Int64 { (inNanoseconds + 59_999_999_999) / 60_000_000_000 }
+
+    /// Milliseconds and days as floating-point numbers, for what people read.
+    public var inMilliseconds: Double { inSeconds * 1000 }
+    public var inDays: Double { inSeconds / 86_400 }
 
     /// Seconds as a floating-point number, for histogram bounds and rates.
     public var inSeconds: Double {

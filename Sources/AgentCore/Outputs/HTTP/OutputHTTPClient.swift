@@ -139,8 +139,7 @@ public enum RetryAfter {
         for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
             formatter.dateFormat = format
             if let date = formatter.date(from: trimmed) {
-                let at = Timestamp(unixNanoseconds: Int64(date.timeIntervalSince1970 * 1e9))
-                return max(.zero, at - now)
+                return max(.zero, Timestamp(date) - now)
             }
         }
         return nil

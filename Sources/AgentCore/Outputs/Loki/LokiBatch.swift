@@ -16,7 +16,8 @@ public struct LokiBatch: Sendable {
     private let staticLabels: [LokiConfig.StreamLabel]
     public let maxBytes: Int
     private var streamIndex: [String: Int] = [:]
-    private var streams: [(labels: String, values: String)] = []
+    /// Each stream's labels object and its values (`["<ns>","<line>"]`, comma-separated), as bytes.
+    private var streams: [(labels: [UInt8], values: [UInt8])] = []
     public private(set) var lines = 0
     public private(set) var lineBytes = 0
     public private(set) var tooOld = 0
@@ -41,35 +42,49 @@ public struct LokiBatch: Sendable {
             lastSequence = entry.sequence
             return true
         }
-        var line = result.jsonLine(node: node)
-        if line.utf8.count > Self.maxLineBytes { line = String(decoding: line.utf8.prefix(Self.maxLineBytes), as: UTF8.self) }
-        if lines > 0, lineBytes + line.utf8.count > maxBytes { return false }
-        var value = "[\"\(result.startedAt.unixNanoseconds)\","
-        JSONLine.appendQuoted(line, to: &value)
-        value += "]"
-        if let index = streamIndex[result.endpoint] {
-            streams[index].values += "," + value
+        var line = result.jsonLineBytes(node: node)
+        if line.count > Self.maxLineBytes { line = Array(String(decoding: line.prefix(Self.maxLineBytes), as: UTF8.self).utf8) }
+        if lines > 0, lineBytes + line.count > maxBytes { return false }
+        let index: Int
+        if let known = streamIndex[result.endpoint] {
+            index = known
+            streams[index].values.append(UInt8(ascii: ","))
         } else {
-            streamIndex[result.endpoint] = streams.count
-            streams.append((streamLabels(endpoint: result.endpoint), value))
+            index = streams.count
+            streamIndex[result.endpoint] = index
+            streams.append((streamLabels(endpoint: result.endpoint), []))
         }
+        streams[index].values.append(contentsOf: "[\"\(result.startedAt.unixNanoseconds)\",".utf8)
+        JSONLine.appendQuoted(utf8: line, to: &streams[index].values)
+        streams[index].values.append(UInt8(ascii: "]"))
         lines += 1
-        lineBytes += line.utf8.count
+        lineBytes += line.count
         lastSequence = entry.sequence
         return true
     }
 
     /// The request body (before gzip).
-    public var body: String {
-        "{\"streams\":[" + streams.map { "{\"stream\":\($0.labels),\"values\":[\($0.values)]}" }.joined(separator: ",") + "]}"
+    public var body: [UInt8] {
+        var body = Array("{\"streams\":[".utf8)
+        body.reserveCapacity(lineBytes + streams.count * 128 + lines * 32)
+        for (index, stream) in streams.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(contentsOf: "{\"stream\":".utf8)
+            body.append(contentsOf: stream.labels)
+            body.append(contentsOf: ",\"values\":[".utf8)
+            body.append(contentsOf: stream.values)
+            body.append(contentsOf: "]}".utf8)
+        }
+        body.append(contentsOf: "]}".utf8)
+        return body
     }
 
-    private func streamLabels(endpoint: String) -> String {
+    private func streamLabels(endpoint: String) -> [UInt8] {
         var labels = JSONLine()
         labels.add("job", job)
         labels.add("instance", node)
         labels.add("endpoint", endpoint)
         for label in staticLabels { labels.add(label.name, label.value) }
-        return labels.line
+        return labels.lineBytes
     }
 }

@@ -37,19 +37,17 @@ public struct LokiPolicy: SpoolReaderPolicy {
 
     public mutating func start(cursor: UInt64, state: [UInt8]?, context: ReaderContext) -> Action {
         readThrough = cursor
-        return next(context)
+        return next(context: context)
     }
 
     public mutating func received(_ entries: [SpoolEntry<ProbeResult>], context: ReaderContext) -> Action {
         readThrough = entries.last?.sequence ?? max(readThrough, context.lastSequence)
         carry.append(contentsOf: entries)
-        return next(context)
+        return next(context: context)
     }
 
-    public mutating func resumed(context: ReaderContext) -> Action { next(context) }
-
     public mutating func delivered(_ delivery: Delivery, context: ReaderContext) -> Action {
-        guard let sent = sending else { return next(context) }
+        guard let sent = sending else { return next(context: context) }
         sending = nil
         if case .rejected = delivery {
             notes.append(LogNote(.error, "loki refused a batch; its lines are counted as refused and not resent", ["lines": "\(sent.batch.lines)"]))
@@ -63,16 +61,14 @@ public struct LokiPolicy: SpoolReaderPolicy {
     }
 
     public mutating func retrying(since answer: MonotonicInstant, context: ReaderContext) -> Action {
-        guard let sent = sending else { return next(context) }
+        guard let sent = sending else { return next(context: context) }
         sending = (sent.request, sent.batch, context.now)
         return .send(sent.request)
     }
 
-    public mutating func committed(context: ReaderContext) -> Action { next(context) }
-
     public mutating func draining(context: ReaderContext) -> Action {
         draining = true
-        return next(context)
+        return next(context: context)
     }
 
     public mutating func takeNotes() -> [LogNote] {
@@ -80,7 +76,7 @@ public struct LokiPolicy: SpoolReaderPolicy {
         return notes
     }
 
-    private mutating func next(_ context: ReaderContext) -> Action {
+    public mutating func next(context: ReaderContext) -> Action {
         // Fill the batch from what was read; what does not fit closes it.
         var full = false
         while carryIndex < carry.count {
@@ -116,7 +112,7 @@ public struct LokiPolicy: SpoolReaderPolicy {
         }
         var headers = [HTTPHeader(name: "Content-Type", value: "application/json")]
         if let tenant = config.tenant { headers.append(HTTPHeader(name: "X-Scope-OrgID", value: tenant)) }
-        var body = Array(closed.body.utf8)
+        var body = closed.body
         if config.gzip, let compressed = Gzip.compress(body) {
             headers.append(HTTPHeader(name: "Content-Encoding", value: "gzip"))
             body = compressed

@@ -16,7 +16,7 @@ public struct MetricFold: Sendable, Equatable {
     public init(buckets: [Double], phaseBuckets: [Double] = PushgatewayConfig.defaultPhaseBuckets, uptimeWindow: Duration) {
         self.buckets = buckets
         self.phaseBuckets = phaseBuckets
-        self.uptimeWindowMinutes = max(1, (uptimeWindow.inNanoseconds + 59_999_999_999) / 60_000_000_000)
+        self.uptimeWindowMinutes = max(1, uptimeWindow.inMinutesRoundedUp)
     }
 
     /// The fold the Pushgateway reader keeps for its configuration.
@@ -59,23 +59,29 @@ public struct MetricFold: Sendable, Equatable {
     /// is kept in whole microseconds, so it is exact and equal folds render equal bodies.
     public struct Histogram: Sendable, Equatable {
         public var counts: [UInt64]
-        public var sum: Duration = .zero
 
         init(bucketCount: Int) {
             counts = Array(repeating: 0, count: bucketCount + 1)
         }
 
-        mutating func observe(_ value: Duration, bounds: [Double]) {
-            let micros = value.inMicroseconds
-            let seconds = Double(micros) / 1e6
+        /// Observes a value of whole microseconds (what results carry).
+        mutating func observe(microseconds: Int64, bounds: [Double]) {
+            let seconds = Double(microseconds) / 1e6
             let index = bounds.firstIndex { seconds <= $0 } ?? bounds.count
             counts[index] += 1
-            sum += .microseconds(micros)
+            sumMicros += microseconds
+        }
+
+        /// Kept in whole microseconds, so sums stay exact and cheap.
+        private var sumMicros: Int64 = 0
+        public var sum: Duration {
+            get { .microseconds(sumMicros) }
+            set { sumMicros = newValue.inMicroseconds }
         }
     }
 
     public mutating func add(_ result: ProbeResult) {
-        let phaseValues = Phase.allCases.map { result.timings[$0] }
+        let phaseValues = Phase.allCases.map { result.timings.microseconds($0) }
         var metrics =
             endpoints[result.endpoint]
             ?? EndpointMetrics(
@@ -89,14 +95,14 @@ public struct MetricFold: Sendable, Equatable {
             metrics.failuresByReason[failure.reason.rawValue, default: 0] += 1
         } else {
             metrics.successes += 1
-            metrics.latency.observe(result.timings.total, bounds: buckets)
+            metrics.latency.observe(microseconds: result.timings.totalMicroseconds, bounds: buckets)
             for (index, value) in phaseValues.enumerated() where !phaseBuckets.isEmpty {
-                if let value { metrics.phases[index].observe(value, bounds: phaseBuckets) }
+                if let value { metrics.phases[index].observe(microseconds: value, bounds: phaseBuckets) }
             }
         }
         metrics.last = LastProbe(
             startedAt: result.startedAt, success: result.succeeded, statusCode: result.statusCode,
-            total: result.timings.total, phases: phaseValues)
+            total: result.timings.total, phases: phaseValues.map { $0.map { .microseconds($0) } })
         if let expiry = result.chainEarliestExpiry { metrics.chainEarliestExpiry = expiry }
         let minute = result.startedAt.truncated(to: .seconds(60)).unixSeconds / 60
         if let index = metrics.uptime.lastIndex(where: { $0.minute == minute }) {

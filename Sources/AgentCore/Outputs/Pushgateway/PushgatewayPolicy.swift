@@ -53,7 +53,7 @@ public struct PushgatewayPolicy: SpoolReaderPolicy {
             }
         }
         nextPush = context.now
-        return next(context)
+        return next(context: context)
     }
 
     public mutating func received(_ entries: [SpoolEntry<ProbeResult>], context: ReaderContext) -> Action {
@@ -62,10 +62,8 @@ public struct PushgatewayPolicy: SpoolReaderPolicy {
         // An empty read with records announced means they were trimmed before this reader had
         // them (a full spool, counted there): move past the gap.
         folded = entries.last?.sequence ?? max(folded, context.lastSequence)
-        return next(context)
+        return next(context: context)
     }
-
-    public mutating func resumed(context: ReaderContext) -> Action { next(context) }
 
     /// 2xx: stored. 400: this payload is invalid or conflicts with another group (a retry cannot
     /// fix it); the fold is committed anyway, because it still holds every probe and the next
@@ -80,7 +78,7 @@ public struct PushgatewayPolicy: SpoolReaderPolicy {
     }
 
     public mutating func delivered(_ delivery: Delivery, context: ReaderContext) -> Action {
-        guard let request = inFlight else { return next(context) }
+        guard let request = inFlight else { return next(context: context) }
         inFlight = nil
         pushedOnce = true
         nextPush = context.now + pushInterval
@@ -94,15 +92,13 @@ public struct PushgatewayPolicy: SpoolReaderPolicy {
     public mutating func retrying(since answer: MonotonicInstant, context: ReaderContext) -> Action {
         inFlight = nil
         nextPush = context.now
-        return next(context)
+        return next(context: context)
     }
-
-    public mutating func committed(context: ReaderContext) -> Action { next(context) }
 
     public mutating func draining(context: ReaderContext) -> Action {
         draining = true
         nextPush = context.now
-        return next(context)
+        return next(context: context)
     }
 
     public mutating func takeNotes() -> [LogNote] {
@@ -110,7 +106,7 @@ public struct PushgatewayPolicy: SpoolReaderPolicy {
         return notes
     }
 
-    private mutating func next(_ context: ReaderContext) -> Action {
+    public mutating func next(context: ReaderContext) -> Action {
         if folded < context.lastSequence { return .read(after: folded, limit: Self.readBatch) }
         guard !pushedOnce || folded > committed else { return draining ? .finished : .wait(until: nil, orChange: true) }
         let due = nextPush ?? context.now
