@@ -130,7 +130,7 @@ import Yams
             return message.contains("lists 50001 endpoints; one agent probes at most 50000") && (error as? ConfigError)?.line == 2
         }
         let path = NSTemporaryDirectory() + "huge-\(UUID().uuidString).yaml"
-        FileManager.default.createFile(atPath: path, contents: Data(repeating: UInt8(ascii: "#"), count: ConfigLoader.maxFileBytes + 1))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: UInt8(ascii: "#"), count: ConfigLoader.maxFileBytes + 1)))
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect {
             try loader.load(path: path)

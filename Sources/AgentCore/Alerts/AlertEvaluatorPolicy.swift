@@ -19,7 +19,7 @@ public struct AlertEvaluatorPolicy: SpoolReaderPolicy {
     private var historyThrough: UInt64 = 0
     private var readThrough: UInt64 = 0
     private var draining = false
-    private var notes: [LogNote] = []
+    private var notes = LogNotes()
 
     public init(alerting: AlertingConfig) {
         self.alerting = alerting
@@ -52,7 +52,7 @@ public struct AlertEvaluatorPolicy: SpoolReaderPolicy {
         }
         guard evaluated || readThrough > historyThrough else { return next(context: context) }
         evaluator.retain(endpointsNamed: Set(endpoints.keys))
-        notes += events.map(Self.note)
+        notes.append(contentsOf: events.map(Self.note))
         let outbox = alerting.receivers.isEmpty ? [] : events.compactMap { try? Array(JSONEncoder().encode($0)) }
         let state = (try? JSONEncoder().encode(evaluator)).map(Array.init)
         return .commit(ReaderCommit(cursor: readThrough, state: state, outbox: outbox, publication: evaluator.firing))
@@ -63,10 +63,7 @@ public struct AlertEvaluatorPolicy: SpoolReaderPolicy {
         return next(context: context)
     }
 
-    public mutating func takeNotes() -> [LogNote] {
-        defer { notes.removeAll() }
-        return notes
-    }
+    public mutating func takeNotes() -> [LogNote] { notes.take() }
 
     public func next(context: ReaderContext) -> Action {
         if readThrough < context.lastSequence { return .read(after: readThrough, limit: Self.readLimit) }

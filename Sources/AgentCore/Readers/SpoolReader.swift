@@ -230,6 +230,9 @@ extension SpoolReader where Policy.Request == Never {
     ) {
         self.init(
             name: name, policy: policy, retry: .storage, source: source, spool: spool, live: live, health: health,
-            subject: subject, transport: { never in switch never {} }, publish: publish, logger: logger)
+            subject: subject, transport: Self.unreachable, publish: publish, logger: logger)
     }
+
+    /// There is no request of type `Never` to send.
+    private static func unreachable(_ request: Never) async -> Result<OutputResponse, TransportError> {}
 }

@@ -140,6 +140,22 @@ public enum DeliveryVerdict: Sendable, Equatable {
     }
 }
 
+/// The log lines a policy has asked for and the reader has not yet taken.
+public struct LogNotes: Sendable {
+    private var pending: [LogNote] = []
+
+    public init() {}
+
+    public mutating func append(_ note: LogNote) { pending.append(note) }
+    public mutating func append(contentsOf notes: [LogNote]) { pending += notes }
+
+    /// Hands over what is pending and starts empty, so a note is written once.
+    public mutating func take() -> [LogNote] {
+        defer { pending.removeAll() }
+        return pending
+    }
+}
+
 /// A log line a policy asks for; the reader adds its own name.
 public struct LogNote: Sendable, Equatable {
     public enum Level: Sendable, Equatable { case debug, info, notice, warning, error }

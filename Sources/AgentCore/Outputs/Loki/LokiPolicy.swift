@@ -26,7 +26,7 @@ public struct LokiPolicy: SpoolReaderPolicy {
     private var sending: (request: OutputRequest, batch: LokiBatch, started: MonotonicInstant)?
     private var pacedUntil: MonotonicInstant?
     private var draining = false
-    private var notes: [LogNote] = []
+    private var notes = LogNotes()
 
     public init(config: LokiConfig, job: String, node: String) {
         self.config = config
@@ -71,10 +71,7 @@ public struct LokiPolicy: SpoolReaderPolicy {
         return next(context: context)
     }
 
-    public mutating func takeNotes() -> [LogNote] {
-        defer { notes.removeAll() }
-        return notes
-    }
+    public mutating func takeNotes() -> [LogNote] { notes.take() }
 
     public mutating func next(context: ReaderContext) -> Action {
         // Fill the batch from what was read; what does not fit closes it.

@@ -33,7 +33,7 @@ public struct PushgatewayPolicy: SpoolReaderPolicy {
     private var nextPush: MonotonicInstant?
     private var inFlight: PushRequest?
     private var draining = false
-    private var notes: [LogNote] = []
+    private var notes = LogNotes()
 
     public init(config: PushgatewayConfig, keepRemoved: Duration) {
         template = MetricFold(config)
@@ -101,10 +101,7 @@ public struct PushgatewayPolicy: SpoolReaderPolicy {
         return next(context: context)
     }
 
-    public mutating func takeNotes() -> [LogNote] {
-        defer { notes.removeAll() }
-        return notes
-    }
+    public mutating func takeNotes() -> [LogNote] { notes.take() }
 
     public mutating func next(context: ReaderContext) -> Action {
         if folded < context.lastSequence { return .read(after: folded, limit: Self.readBatch) }
