@@ -163,7 +163,7 @@ private final class ProbeLoop {
     /// The transfer of each scheduled endpoint, by name.
     private var scheduled: [String: ProbeTransfer] = [:]
     /// Transfers in flight, by easy handle.
-    private var active: [UnsafeMutableRawPointer: Active] = [:]
+    private var active: [CurlEasy.ID: Active] = [:]
     private var stopDeadline: MonotonicInstant?
     /// Whether probes are failing for want of a socket: logged once when it starts and once when it ends.
     private var shortOfResources = false
@@ -282,7 +282,7 @@ private final class ProbeLoop {
     {
         transfer.begin(startedAt: .now)
         try multi.add(transfer.easy)
-        active[transfer.easy.handle] = Active(work: .probe(transfer), continuation: continuation)
+        active[transfer.easy.id] = Active(work: .probe(transfer), continuation: continuation)
     }
 
     private func complete(_ completion: CurlMulti.Completion, engine: ProbeEngine) {
@@ -296,7 +296,7 @@ private final class ProbeLoop {
                 let inspection = try? CertificateInspection(for: transfer.endpoint, result: measured),
                 (try? multi.add(inspection.easy)) != nil
             {
-                active[inspection.easy.handle] = Active(work: .inspection(inspection), continuation: entry.continuation)
+                active[inspection.easy.id] = Active(work: .inspection(inspection), continuation: entry.continuation)
                 return
             }
             result = measured

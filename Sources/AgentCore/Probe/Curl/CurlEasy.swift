@@ -7,6 +7,13 @@ final class CurlEasy {
     let handle: UnsafeMutableRawPointer
     let confinement = ThreadConfinement()
 
+    /// Which transfer a multi handle's completion belongs to, without handing out the pointer.
+    struct ID: Hashable {
+        let handle: UnsafeMutableRawPointer
+    }
+
+    var id: ID { ID(handle: handle) }
+
     init() {
         CurlGlobal.ensureInitialized()
         guard let handle = curl_easy_init() else {

@@ -10,7 +10,7 @@ final class CurlMulti {
 
     /// A finished transfer: its easy handle and libcurl's result code.
     struct Completion {
-        let easy: UnsafeMutableRawPointer
+        let easy: CurlEasy.ID
         let code: CURLcode
     }
 
@@ -51,7 +51,7 @@ final class CurlMulti {
         var message = ccurl_message()
         while ccurl_multi_next_message(handle, &message) != 0 {
             if message.done != 0, let easy = message.easy {
-                result.append(Completion(easy: easy, code: message.result))
+                result.append(Completion(easy: CurlEasy.ID(handle: easy), code: message.result))
             }
         }
         return result
