@@ -124,7 +124,7 @@ import Testing
         let directory = TestEnvironment.temporaryDirectory("reload")
         let path = directory + "/agent.yaml"
         @Sendable func write(_ paths: [String]) throws {
-            try ("agent: {min_interval: 10ms}\nserver: {address: 127.0.0.1, port: 0, enable_reload: true}\nspool: {path: \(directory)/spool}\nendpoints:\n"
+            try ("agent: {min_interval: 10ms, reload_on_change: false}\nserver: {address: 127.0.0.1, port: 0, enable_reload: true}\nspool: {path: \(directory)/spool}\nendpoints:\n"
                 + paths.map { "  - {name: \"\($0)\", url: \"\(target.url($0))\", interval: 100ms, timeout: 100ms}\n" }.joined())
                 .write(toFile: path, atomically: true, encoding: .utf8)
         }
@@ -165,7 +165,7 @@ import Testing
         let directory = TestEnvironment.temporaryDirectory("sighup")
         let path = directory + "/agent.yaml"
         @Sendable func write(_ probePath: String) throws {
-            try "agent: {min_interval: 10ms}\nserver: {port: 0}\nspool: {path: \(directory)/spool}\nendpoints:\n  - {name: x, url: \"\(target.url(probePath))\", interval: 50ms, timeout: 50ms}\n"
+            try "agent: {min_interval: 10ms, reload_on_change: false}\nserver: {port: 0}\nspool: {path: \(directory)/spool}\nendpoints:\n  - {name: x, url: \"\(target.url(probePath))\", interval: 50ms, timeout: 50ms}\n"
                 .write(toFile: path, atomically: true, encoding: .utf8)
         }
         try write("/ok")

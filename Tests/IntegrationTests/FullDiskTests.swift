@@ -33,7 +33,7 @@ import Testing
             let available = (attributes[.systemFreeSize] as? Int) ?? 0
             let size = max(0, available - free)
             // Not zeros: a file of zeros may be stored sparse and take no space at all.
-            FileManager.default.createFile(atPath: path + "/filler", contents: Data(repeating: 0xa5, count: size))
+            #expect(FileManager.default.createFile(atPath: path + "/filler", contents: Data(repeating: 0xa5, count: size)), "the filler file")
         }
 
         func free() throws {

@@ -24,7 +24,7 @@ import Testing
         let path = directory + "/agent.yaml"
         @Sendable func write(withB: Bool) throws {
             try """
-                agent: {node: flap-node, job: \(job), min_interval: 10ms}
+                agent: {node: flap-node, job: \(job), min_interval: 10ms, reload_on_change: false}
                 spool: {path: \(directory)/spool}
                 server: {enabled: false}
                 outputs:

@@ -104,6 +104,9 @@ public final class Agent: Sendable {
                 live: live, health: health, subject: "alerts", publish: { alertState.update($0) }, logger: logger))
         }
         add(ReloadService(reload: { await reloader.reload() }))
+        if loadConfig != nil {
+            add(ConfigWatchService(live: live, reload: { await reloader.reload() }, logger: logger))
+        }
         add(ProbeService(engine: engine, live: live, logger: logger))
         let longestTimeout = config.endpoints.map(\.timeout).max() ?? .zero
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: stopSignals, logger: logger)

@@ -36,7 +36,7 @@ actor ConfigReloader {
     }
 
     private func run() async -> Result<String, ConfigError> {
-        let task = Task { [self] in await apply() }
+        let task = Task { [self] in apply() }
         running = task
         let outcome = await task.value
         running = nil
@@ -74,6 +74,7 @@ actor ConfigReloader {
         // grouping wait for a restart.
         if next.alerting != current.alerting { deferred.append("alerting") }
         current.endpoints = next.endpoints
+        current.sourceFiles = next.sourceFiles
         live.replace(with: current)
         engine.setEndpoints(current.endpoints, scrubber: current.scrubber)
         let summary = "reloaded: \(next.endpoints.count) endpoints (\(added) added, \(removed) removed, \(changed) changed)"

@@ -8,13 +8,17 @@ public struct AgentConfig: Sendable, Equatable {
     public var minInterval: Duration = .seconds(1)
     /// Query parameters whose values are shown as `<redacted>` wherever a URL is shown or stored.
     public var redactedQueryParameters: [String] = URLRedaction.defaultParameters
+    /// Reload when the configuration file or a file it reads changes (a ConfigMap or Secret
+    /// update included), as SIGHUP does. On by default: an edited ConfigMap should reach every
+    /// node without a rollout.
+    public var reloadOnChange = true
 
     public init(node: String, job: String = "latency-agent") {
         self.node = node
         self.job = job
     }
 
-    static let keys = ["node", "job", "min_interval", "redact_query_params"]
+    static let keys = ["node", "job", "min_interval", "redact_query_params", "reload_on_change"]
 
     init(_ node: ConfigNode?, defaultNode: String) throws(ConfigError) {
         self.init(node: defaultNode)
@@ -23,6 +27,7 @@ public struct AgentConfig: Sendable, Equatable {
         if let name = try mapping["node"]?.nonEmptyString() { self.node = name }
         if let job = try mapping["job"]?.nonEmptyString() { self.job = job }
         if let minimum = try mapping["min_interval"]?.positiveDuration() { minInterval = minimum }
+        if let reload = try mapping["reload_on_change"]?.bool() { reloadOnChange = reload }
         if let list = mapping["redact_query_params"] {
             redactedQueryParameters = try list.sequence().map { item throws(ConfigError) in try item.nonEmptyString() }
         }

@@ -69,7 +69,9 @@ public struct ConfigLoader: Sendable {
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(source: path, message: "the config file is not UTF-8 text")
         }
-        return try parse(yaml: text, source: path)
+        var config = try parse(yaml: text, source: path)
+        config.sourceFiles.insert(path, at: 0)
+        return config
     }
 
     /// Parses a YAML document; `source` names it in errors.
@@ -89,9 +91,11 @@ public struct ConfigLoader: Sendable {
             throw ConfigError(source: source, message: "the file is not valid YAML")
         }
         let context = ConfigContext(source: source, environment: environment)
-        return try Configuration(
+        var config = try Configuration(
             document: ConfigNode(node: root, path: "", context: context), defaultNode: defaultNodeName(),
             slackWebhook: slackWebhook())
+        config.sourceFiles = context.reads.paths
+        return config
     }
 
     /// The seed project's variables: `API_URL_1`…`API_URL_N`, `API_TOKEN`, `POLL_INTERVAL`,

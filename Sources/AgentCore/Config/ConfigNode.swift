@@ -144,6 +144,7 @@ struct ConfigNode {
     /// Secrets. One trailing newline is dropped, as editors and `kubectl create secret` add one.
     func secretFile() throws(ConfigError) -> Secret {
         let filePath = try string()
+        context.reads.record(filePath)
         guard let data = FileManager.default.contents(atPath: filePath) else {
             throw error("\(path): cannot read file \"\(filePath)\" (missing or not readable by this user)")
         }
@@ -155,6 +156,7 @@ struct ConfigNode {
     /// The path in this scalar, checked to be a readable file now rather than at the first probe.
     func readableFile() throws(ConfigError) -> String {
         let filePath = try string()
+        context.reads.record(filePath)
         guard FileManager.default.isReadableFile(atPath: filePath) else {
             throw error("\(path): cannot read file \"\(filePath)\" (missing or not readable by this user)")
         }
@@ -214,4 +216,15 @@ struct ConfigMapping {
 struct ConfigContext {
     let source: String
     let environment: [String: String]
+    let reads = FileReads()
+}
+
+/// The files a configuration read besides its own (secrets, certificates): what a reload on
+/// change must watch. Lives for one synchronous parse.
+final class FileReads {
+    private(set) var paths: [String] = []
+
+    func record(_ path: String) {
+        if !paths.contains(path) { paths.append(path) }
+    }
 }

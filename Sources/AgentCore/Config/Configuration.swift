@@ -19,6 +19,9 @@ public struct Configuration: Sendable, Equatable {
     /// Every configured secret in the forms a backend may echo it: applied to everything that
     /// comes from outside before it is shown, logged or stored.
     public private(set) var scrubber: SecretScrubber
+    /// The files this configuration was read from: the file itself, then the secrets and
+    /// certificates it names. What a reload on change watches.
+    public var sourceFiles: [String] = []
 
     public init(
         agent: AgentConfig, spool: SpoolConfig = .init(), endpoints: [EndpointConfig], outputs: OutputsConfig = .init(),
