@@ -33,8 +33,10 @@ COPY examples/config.yaml /usr/share/latency-agent/config.example.yaml
 USER 65532:65532
 VOLUME ["/var/lib/latency-agent"]
 EXPOSE 9473
-# The agent's own prober checks its /health: no curl needed in the image.
+# The agent asks its own /health at the address and port its configuration names (found as
+# `run` finds it: --config, LATENCY_AGENT_CONFIG, /etc/latency-agent/config.yaml, API_URL_*), so a
+# changed server.port needs no new image. No curl in the image.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-    CMD ["/usr/local/bin/latency-agent", "probe", "http://127.0.0.1:9473/health", "--timeout", "3s"]
+    CMD ["/usr/local/bin/latency-agent", "health", "--timeout", "3s"]
 ENTRYPOINT ["/usr/local/bin/latency-agent"]
 CMD ["run", "--config", "/etc/latency-agent/config.yaml"]

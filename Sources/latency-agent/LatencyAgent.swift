@@ -19,7 +19,7 @@ struct LatencyAgent: AsyncParsableCommand {
             """,
         version: AgentVersion.current,
         subcommands: [
-            RunCommand.self, ProbeCommand.self, CheckConfigCommand.self, SpoolCommand.self, PushgatewayCommand.self,
+            RunCommand.self, ProbeCommand.self, CheckConfigCommand.self, SpoolCommand.self, PushgatewayCommand.self, HealthCommand.self,
         ],
         defaultSubcommand: nil
     )

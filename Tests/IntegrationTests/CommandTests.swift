@@ -57,6 +57,43 @@ import Testing
         #expect(checked.error == ran.error, "both say the same")
     }
 
+    /// The image's HEALTHCHECK: `health` asks /health where the configuration says the server is.
+    @Test func healthFollowsTheConfiguredPort() async throws {
+        let binary = try TestEnvironment.agentBinary()
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        let directory = TestEnvironment.temporaryDirectory("health")
+        let port = try closedLoopbackPort()
+        @Sendable func config(_ server: String) throws -> String {
+            let path = directory + "/agent-\(UUID().uuidString).yaml"
+            try "spool: {path: \(directory)/spool}\nserver: \(server)\nendpoints: [{url: \"\(target.url("/ok"))\"}]\n"
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let running = try config("{address: 127.0.0.1, port: \(port)}")
+        let elsewhere = try config("{port: \(try closedLoopbackPort())}")
+        let off = try config("{enabled: false}")
+        let answers = try await withDeadline(seconds: 60, "agent with health checks") {
+            try await Subprocess.run(
+                .path(FilePath(binary)), arguments: ["run", "--config", running], input: .none, output: .discarded, error: .discarded
+            ) { execution in
+                let healthy = try await TestEnvironment.eventually(seconds: 20, "the agent healthy") {
+                    let answer = try await Self.run(["health", "--config", running])
+                    return answer.status.isSuccess ? answer : nil
+                }
+                let unreachable = try await Self.run(["health", "--config", elsewhere])
+                let disabled = try await Self.run(["health", "--config", off])
+                try execution.send(signal: .terminate)
+                return (healthy, unreachable, disabled)
+            }.closureResult
+        }
+        #expect(answers.0.output.contains("http://127.0.0.1:\(port)/health: healthy (HTTP 200)"), "\(answers.0.output)")
+        #expect(answers.1.status == .exited(1), "nothing listens on the other port")
+        #expect(answers.1.output.contains("unhealthy (connect"), "\(answers.1.output)")
+        #expect(answers.2.status == .exited(2))
+        #expect(answers.2.error.contains("server.enabled: false"), "\(answers.2.error)")
+    }
+
     @Test func spoolTailPrintsAsManyLinesAsAsked() async throws {
         let directory = TestEnvironment.temporaryDirectory("tail")
         let config = SpoolConfig(path: directory + "/spool")

@@ -384,3 +384,14 @@ import Yams
         #expect(loaded.endpoints.count == 2)
     }
 }
+
+@Suite struct ServerLocalURLTests {
+    @Test(arguments: [
+        ("0.0.0.0", "http://127.0.0.1:9473/health"), ("::", "http://[::1]:9473/health"),
+        ("127.0.0.2", "http://127.0.0.2:9473/health"), ("::1", "http://[::1]:9473/health"),
+        ("localhost", "http://localhost:9473/health"),
+    ])
+    func theHealthCheckReachesTheServerFromTheSameHost(address: String, url: String) {
+        #expect(ServerConfig(address: address).localURL(path: "/health") == url)
+    }
+}

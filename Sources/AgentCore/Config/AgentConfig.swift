@@ -106,6 +106,19 @@ public struct ServerConfig: Sendable, Equatable {
         self.enableReload = enableReload
     }
 
+    /// Where a process on the same host reaches this server: the wildcard addresses become
+    /// loopback, IPv6 literals get brackets. What the container's health check calls.
+    public func localURL(path: String) -> String {
+        let host: String
+        switch address {
+        case "0.0.0.0", "": host = "127.0.0.1"
+        case "::": host = "[::1]"
+        case let literal where literal.contains(":"): host = "[\(literal)]"
+        default: host = address
+        }
+        return "http://\(host):\(port)\(path)"
+    }
+
     /// nil when the section says `enabled: false`.
     static func parse(_ node: ConfigNode?) throws(ConfigError) -> ServerConfig? {
         var config = ServerConfig()
