@@ -367,21 +367,27 @@ import Yams
         #expect(!config.endpoints.isEmpty)
     }
 
-    /// The configuration inside the Kubernetes ConfigMap, with its Secret files mounted.
-    @Test func theShippedConfigMapHoldsAValidConfig() throws {
+    /// The configuration inside the Kubernetes ConfigMap loads with the optional Secret absent:
+    /// it reads only the cluster CA, which the DaemonSet mounts from `kube-root-ca.crt`.
+    @Test func theShippedConfigMapHoldsAValidConfigThatNeedsNoSecret() throws {
         let manifest = try String(contentsOf: Self.root.appendingPathComponent("deploy/configmap.yaml"), encoding: .utf8)
         let document = try #require(try Yams.load(yaml: manifest) as? [String: Any])
         var config = try #require((document["data"] as? [String: String])?["config.yaml"])
-        let secrets = NSTemporaryDirectory() + "latency-agent-secrets-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: secrets, withIntermediateDirectories: true)
-        for file in ["api-token", "ca.crt"] { try "x\n".write(toFile: "\(secrets)/\(file)", atomically: true, encoding: .utf8) }
-        config = config.replacingOccurrences(of: "/var/run/secrets/latency-agent", with: secrets)
+        let clusterCA = "/var/run/latency-agent/cluster-ca"
+        let daemonSet = try String(contentsOf: Self.root.appendingPathComponent("deploy/daemonset.yaml"), encoding: .utf8)
+        #expect(daemonSet.contains("mountPath: \(clusterCA)") && daemonSet.contains("name: kube-root-ca.crt"), "the DaemonSet mounts the CA there")
+        let mounted = NSTemporaryDirectory() + "latency-agent-cluster-ca-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: mounted, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: mounted) }
+        try "x\n".write(toFile: "\(mounted)/ca.crt", atomically: true, encoding: .utf8)
+        config = config.replacingOccurrences(of: clusterCA, with: mounted)
         let loaded = try ConfigLoader(environment: ["NODE_NAME": "node-a"], hostname: "h").parse(yaml: config, source: "configmap")
         #expect(loaded.agent.node == "node-a")
         #expect(loaded.outputs.pushgateway?.connection.url == "http://pushgateway.latency-agent.svc:9091")
         #expect(loaded.spool.retain == .seconds(86400))
         #expect(loaded.server?.port == 9473)
         #expect(loaded.endpoints.count == 2)
+        #expect(loaded.sourceFiles == ["\(mounted)/ca.crt"], "no file from the optional Secret is needed")
     }
 }
 
