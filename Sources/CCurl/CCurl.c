@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 CURLcode ccurl_easy_setopt_long(CURL *handle, CURLoption option, long value) {
     return curl_easy_setopt(handle, option, value);
@@ -25,10 +26,14 @@ CURLcode ccurl_easy_setopt_opensocket_callback(CURL *handle, ccurl_opensocket_ca
     return curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, value);
 }
 
-curl_socket_t ccurl_open_socket(struct curl_sockaddr *address, int *failure) {
+curl_socket_t ccurl_open_socket(struct curl_sockaddr *address, int ceiling, int *failure) {
     curl_socket_t fd = socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
     if (fd == CURL_SOCKET_BAD) {
         *failure = errno;
+    } else if (fd >= ceiling) {
+        close(fd);
+        fd = CURL_SOCKET_BAD;
+        *failure = EMFILE;
     }
     return fd;
 }

@@ -11,9 +11,9 @@ import Testing
 /// sockets, a probe that cannot get a socket says so, and reloads over HTTP are opt-in and merged.
 @Suite struct ServerHardeningTests {
     /// Runs the binary with `config` under an open-file limit, calls `body` with the server's base
-    /// URL once `/health` answers, stops it with SIGTERM and returns its log lines.
+    /// URL and the process id once `/health` answers, stops it with SIGTERM and returns its log lines.
     static func runAgent(
-        config: String, directory: String, openFiles: Int, port: Int, _ body: @escaping @Sendable (String) async throws -> Void
+        config: String, directory: String, openFiles: Int, port: Int, _ body: @escaping @Sendable (String, Int32) async throws -> Void
     ) async throws -> String {
         let binary = try TestEnvironment.agentBinary()
         let path = directory + "/agent.yaml"
@@ -27,7 +27,7 @@ import Testing
                 _ = try await TestEnvironment.eventually(seconds: 20, "the agent's server") {
                     (try? await AgentServerTests.request(base + "/health")) != nil ? true : nil
                 }
-                try await body(base)
+                try await body(base, execution.processIdentifier.value)
                 try execution.send(signal: .terminate)
             }
         }
@@ -56,7 +56,7 @@ import Testing
               - {name: a, url: "\(target.url("/ok"))", interval: 100ms}
               - {name: b, url: "\(target.url("/delay/20"))", interval: 100ms}
             """
-        _ = try await Self.runAgent(config: config, directory: directory, openFiles: 256, port: port) { base in
+        _ = try await Self.runAgent(config: config, directory: directory, openFiles: 256, port: port) { base, _ in
             let flood = IdleConnections(count: 400, port: port)
             defer { flood.close() }
             #expect(flood.descriptors.count == 400, "the kernel accepted every connection; the server decides what to keep")
@@ -81,7 +81,8 @@ import Testing
         defer { target.shutdown() }
         let directory = TestEnvironment.temporaryDirectory("no-sockets")
         let port = try closedLoopbackPort()
-        let endpoints = (0..<30).map { "  - {name: e\($0), url: \"\(target.url("/delay/700"))\", interval: 1s}" }.joined(separator: "\n")
+        let endpoints = (0..<60).map { "  - {name: e\($0), url: \"\(target.url("/delay/3000"))\", interval: 5s, timeout: 4s}" }
+            .joined(separator: "\n")
         let config = """
             agent: {node: starved}
             spool: {path: \(directory)/spool}
@@ -89,8 +90,18 @@ import Testing
             endpoints:
             \(endpoints)
             """
-        let logs = try await Self.runAgent(config: config, directory: directory, openFiles: 26, port: port) { _ in
-            _ = try await TestEnvironment.eventually(seconds: 20, "probes to run") { target.requests(to: "/delay/700") >= 40 ? true : nil }
+        // 40 descriptors: about 20 for the agent itself, 8 kept from probes, the rest for 60
+        // endpoints that would hold 36 sockets at any time (3 s of every 5 s).
+        let logs = try await Self.runAgent(config: config, directory: directory, openFiles: 40, port: port) { base, pid in
+            _ = try await TestEnvironment.eventually(seconds: 20, "probes to run") { target.requests(to: "/delay/3000") >= 10 ? true : nil }
+            var mostOpen = 0
+            for _ in 0..<30 {
+                mostOpen = max(mostOpen, (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(mostOpen <= 40 - 8, "probes leave the 8 kept descriptors free however many want sockets: at most \(mostOpen) open")
+            let health = try await AgentServerTests.request(base + "/health")
+            #expect(health.status == 200)
         }
         let reasons = try Self.reasons(in: directory + "/spool")
         #expect(reasons["resources", default: 0] > 0, "some probes found no descriptor: \(reasons)")
@@ -112,12 +123,12 @@ import Testing
             server: {address: 127.0.0.1, port: \(port)}
             endpoints: [{name: a, url: "\(target.url("/ok"))", interval: 1s}]
             """
-        _ = try await Self.runAgent(config: off, directory: directory, openFiles: 1024, port: port) { base in
+        _ = try await Self.runAgent(config: off, directory: directory, openFiles: 1024, port: port) { base, _ in
             let refused = try await AgentServerTests.request(base + "/-/reload", method: "POST")
             #expect(refused.status == 403 && refused.body.contains("server.enable_reload: true"), "\(refused.body)")
         }
         let on = off.replacingOccurrences(of: "port: \(port)}", with: "port: \(port), enable_reload: true}")
-        let logs = try await Self.runAgent(config: on, directory: directory, openFiles: 1024, port: port) { base in
+        let logs = try await Self.runAgent(config: on, directory: directory, openFiles: 1024, port: port) { base, _ in
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for client in 0..<10 {
                     group.addTask {

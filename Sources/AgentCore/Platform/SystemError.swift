@@ -18,7 +18,17 @@ public enum SystemError {
         return Int(clamping: limit.rlim_cur)
     }
 
-    static var openFileLimitText: String { "the open-file limit is \(openFileLimit)" }
+    static var openFileLimitText: String {
+        "the open-file limit is \(openFileLimit), of which \(openFileLimit - Int(probeSocketCeiling)) are kept from probes"
+    }
+
+    /// Probes get no descriptor numbered this high or higher: the rest (a sixteenth of the
+    /// limit, at least 8) stays free for `/health`, the outputs and the config watcher, so a
+    /// prober short of sockets cannot make the node look dead.
+    static var probeSocketCeiling: Int32 {
+        let limit = openFileLimit
+        return Int32(clamping: limit - max(8, limit / 16))
+    }
 
     /// Raises the soft open-file limit to the hard one, as servers do at start: the default soft
     /// limit (often 1024) is too low for thousands of probes in flight. Returns the limit now in force.

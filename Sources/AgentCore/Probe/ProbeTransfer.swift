@@ -18,7 +18,8 @@ final class ProbeTransfer {
         self.endpoint = endpoint
         self.scrubber = scrubber
         self.bodyMatcher = endpoint.bodyMatch.map(BodyMatcher.init)
-        self.transfer = try CurlTransfer(keepBody: bodyMatcher == nil ? 0 : endpoint.maxBodyBytes, bodyLimit: endpoint.maxBodyBytes)
+        self.transfer = try CurlTransfer(
+            keepBody: bodyMatcher == nil ? 0 : endpoint.maxBodyBytes, bodyLimit: endpoint.maxBodyBytes, keepsDescriptorReserve: true)
         self.headers = CurlStringList(
             endpoint.headers.map { "\($0.name): \($0.value)" } + (endpoint.authorization?.headerLines ?? []))
         try configure(userAgent: userAgent)

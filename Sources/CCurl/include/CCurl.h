@@ -39,7 +39,10 @@ const char *ccurl_response_header(CURL *handle, const char *name);
  * the prober tells "no descriptor left on this node" apart from "the target refused".
  * Returns CURL_SOCKET_BAD on failure and stores errno in *failure.
  */
-curl_socket_t ccurl_open_socket(struct curl_sockaddr *address, int *failure);
+/* Opens the socket libcurl asks for. One numbered `ceiling` or higher is closed again and
+   reported as EMFILE: descriptors are handed out lowest first, so such a number means only the
+   descriptors kept for the agent itself are left. */
+curl_socket_t ccurl_open_socket(struct curl_sockaddr *address, int ceiling, int *failure);
 
 /* Fields of the first struct CURLMsg, flattened so Swift never reads the C union. */
 typedef struct {

@@ -66,7 +66,7 @@ public final class OutputHTTPClient: Sendable {
         scrubber: @escaping @Sendable () -> SecretScrubber
     ) {
         self.thread = IOThread(name: "latency-agent-\(name)") {
-            Result { () throws(CurlError) in try CurlTransfer(keepBody: responseBodyLimit) }
+            Result { () throws(CurlError) in try CurlTransfer(keepBody: responseBodyLimit, keepsDescriptorReserve: false) }
         }
         self.connection = connection
         self.scrubber = scrubber

@@ -15,6 +15,9 @@ final class CurlTransfer {
     private let bodyLimit: Int?
     /// The transfer aborts once the response headers pass this many bytes.
     let headerLimit: Int
+    /// A probe's sockets stay below `SystemError.probeSocketCeiling`; an output's may use the
+    /// descriptors kept above it.
+    fileprivate let keepsDescriptorReserve: Bool
 
     private(set) var body: [UInt8] = []
     private(set) var bytesReceived = 0
@@ -28,7 +31,10 @@ final class CurlTransfer {
     /// most 100 KiB per header line.
     static let defaultHeaderLimit = 256 * 1024
 
-    init(keepBody: Int, bodyLimit: Int? = nil, headerLimit: Int = CurlTransfer.defaultHeaderLimit) throws(CurlError) {
+    init(
+        keepBody: Int, bodyLimit: Int? = nil, headerLimit: Int = CurlTransfer.defaultHeaderLimit, keepsDescriptorReserve: Bool
+    ) throws(CurlError) {
+        self.keepsDescriptorReserve = keepsDescriptorReserve
         self.keepBody = keepBody
         self.bodyLimit = bodyLimit
         self.headerLimit = headerLimit
@@ -122,11 +128,10 @@ private func curlTransferReceiveHeader(
 private func curlTransferOpenSocket(
     _ userData: UnsafeMutableRawPointer?, _ purpose: curlsocktype, _ address: UnsafeMutablePointer<curl_sockaddr>?
 ) -> curl_socket_t {
-    guard let address else { return CURL_SOCKET_BAD }
+    guard let address, let userData else { return CURL_SOCKET_BAD }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(userData).takeUnretainedValue()
     var failure: Int32 = 0
-    let socket = ccurl_open_socket(address, &failure)
-    if socket == CURL_SOCKET_BAD, let userData {
-        Unmanaged<CurlTransfer>.fromOpaque(userData).takeUnretainedValue().socketFailed(failure)
-    }
+    let socket = ccurl_open_socket(address, transfer.keepsDescriptorReserve ? SystemError.probeSocketCeiling : Int32.max, &failure)
+    if socket == CURL_SOCKET_BAD { transfer.socketFailed(failure) }
     return socket
 }
