@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The local stack, end to end on loopback: Debian's Pushgateway and Prometheus (with the shipped
-# config and alert rules), demo targets, and latency-agent pushing to the gateway. Prints where
-# everything listens, then, every 15 s, what Prometheus computes from the agent's pushes
-# (histogram_quantile over api_latency_seconds) and which alerts fire. Runs for DEMO_SECONDS
-# (default 60; 0 = until Ctrl-C); stops everything it started on exit.
+# config and alert rules), demo targets, local stand-ins for Loki and Slack (they cannot be
+# installed here), and latency-agent feeding all three. Prints where everything listens, the
+# first Loki lines and every Slack message as they arrive, and, every 15 s, what Prometheus
+# computes from the agent's pushes (histogram_quantile over api_latency_seconds) and which
+# alerts fire. Runs for DEMO_SECONDS (default 60; 0 = until Ctrl-C); stops everything it
+# started on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
@@ -29,6 +31,9 @@ wait_ready() {
 gateway_port=$(free_port); prometheus_port=$(free_port)
 export DEMO_PORT=$(free_port) DEMO_SERVER_PORT=$(free_port) DEMO_SPOOL="$work/spool"
 export PUSHGATEWAY_URL="http://127.0.0.1:$gateway_port"
+loki_port=$(free_port); slack_port=$(free_port)
+export DEMO_LOKI_URL="http://127.0.0.1:$loki_port/loki/api/v1/push"
+export DEMO_SLACK_URL="http://127.0.0.1:$slack_port/services/T000/B000/DEMO"
 
 # Its own persistence file: Debian's default (/var/lib/prometheus/pushgateway.data) is shared.
 prometheus-pushgateway --web.listen-address="127.0.0.1:$gateway_port" --persistence.file="$work/pushgateway.data" \
@@ -41,6 +46,8 @@ prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb"
 pids+=($!)
 python3 scripts/demo-target.py "$DEMO_PORT" &
 pids+=($!)
+python3 scripts/demo-receivers.py "$loki_port" "$slack_port" &
+pids+=($!)
 wait_ready "http://127.0.0.1:$gateway_port/-/ready"
 wait_ready "http://127.0.0.1:$prometheus_port/-/ready"
 "$bin" run --config examples/demo.yaml >"$work/agent.log" 2>&1 &
@@ -51,6 +58,8 @@ cat <<INFO
 Pushgateway   $PUSHGATEWAY_URL/metrics
 Prometheus    http://127.0.0.1:$prometheus_port/graph
 Agent status  http://127.0.0.1:$DEMO_SERVER_PORT/status   (and /metrics, /health)
+Loki          $DEMO_LOKI_URL   (local stand-in: prints what arrives)
+Slack         $DEMO_SLACK_URL   (local stand-in: prints every message)
 Agent log     $work/agent.log
 INFO
 

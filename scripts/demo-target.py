@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Loopback demo targets for latency-agent: /ok, /slow (120 ms), /flaky (every 4th answer 500)."""
+"""Loopback demo targets for latency-agent: /ok, /slow (120 ms), /flaky (every 4th answer 500),
+/outage (503 from 15 s to 27 s of every 40 s after start: an outage that fires and resolves)."""
 import http.server
 import sys
 import threading
@@ -7,6 +8,7 @@ import time
 
 count = 0
 lock = threading.Lock()
+started = time.monotonic()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -20,6 +22,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 count += 1
                 if count % 4 == 0:
                     status, body = 500, b"boom\n"
+        elif self.path == "/outage":
+            if 15 <= (time.monotonic() - started) % 40 < 27:
+                status, body = 503, b"down for maintenance\n"
         elif self.path != "/ok":
             status, body = 404, b"not found\n"
         self.send_response(status)
