@@ -83,6 +83,10 @@ import Testing
         #expect(try await gateway.sum("api_requests_total", job: job, where: ["endpoint": "broken", "status": "success"]) == 0)
         #expect(try await gateway.sum("probe_failures_total", job: job, where: ["endpoint": "broken", "reason": "http_status"]) == Double(target.requests(to: "/status/503")))
         #expect(try await gateway.sum("probe_http_status_code", job: job, where: ["endpoint": "broken"]) == 503)
+        // The node's scheduling health is pushed too: central Prometheus sees a prober that falls behind.
+        let lag = try await gateway.groups(job: job).compactMap { $0["latency_agent_scheduler_start_lag_seconds"] as? [String: Any] }
+        let started = (lag.first?["metrics"] as? [[String: Any]])?.first?["count"] as? String
+        #expect(Double(started ?? "") ?? 0 >= Double(made), "every probe's start lag was pushed: \(String(describing: started)) of \(made)")
 
         // What the agent measured: the true p95 of the fast endpoint, and the bucket it falls in.
         let spool = try Spool(config: configuration.spool, readers: [], logger: Logger(label: "t"))

@@ -87,6 +87,7 @@ public final class Agent: Sendable {
                 transport: { request in
                     let families = request.fold.metricFamilies(configured: request.configured)
                         + SelfMetrics.delivery(spool: try? spool.statistics(readers: readers), readers: health.snapshot)
+                        + metrics.scheduling()
                     return await group.replace(with: families)
                 },
                 onFinish: { if pushgateway.deleteOnShutdown { _ = await group.delete() } }, logger: logger))

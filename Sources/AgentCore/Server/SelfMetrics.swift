@@ -38,16 +38,9 @@ public final class SelfMetrics: Sendable {
 
     /// Everything `/metrics` shows about the agent itself.
     func families(engine: ProbeStatistics, spool: SpoolStatistics?, readers: [ReaderName: ReaderHealth.Entry]) -> [MetricFamily] {
-        let counters = counters.withLock { $0 }
-        var lag = MetricFamily(
-            name: "latency_agent_scheduler_start_lag_seconds", help: "How late scheduled probes started.", kind: .histogram)
-        lag.addHistogram(labels: [], bounds: Self.lagBounds, counts: counters.lagCounts, sum: counters.lagSum)
         var build = MetricFamily(name: "latency_agent_build_info", help: "The running agent's version and libcurl; always 1.", kind: .gauge)
         build.samples.append(.init(labels: [("version", AgentVersion.current), ("libcurl", CurlGlobal.version)], value: "1"))
-        var families = [
-            lag, skippedTicks(counters),
-            gauge("latency_agent_probes_in_flight", "Probes running now.", value: "\(engine.inFlight)"), build,
-        ]
+        var families = scheduling() + [gauge("latency_agent_probes_in_flight", "Probes running now.", value: "\(engine.inFlight)"), build]
         if let spool {
             families += [
                 gauge("latency_agent_spool_records", "Results in the spool.", value: "\(spool.records)"),
@@ -108,6 +101,16 @@ public final class SelfMetrics: Sendable {
             families += [dropped, backlogRecords, backlogSeconds]
         }
         return families
+    }
+
+    /// Whether this node's prober keeps its schedule: pushed with the probe metrics too, since a
+    /// node whose probes start late or are skipped measures less than it claims.
+    func scheduling() -> [MetricFamily] {
+        let counters = counters.withLock { $0 }
+        var lag = MetricFamily(
+            name: "latency_agent_scheduler_start_lag_seconds", help: "How late scheduled probes started.", kind: .histogram)
+        lag.addHistogram(labels: [], bounds: Self.lagBounds, counts: counters.lagCounts, sum: counters.lagSum)
+        return [lag, skippedTicks(counters)]
     }
 
     private func skippedTicks(_ counters: Counters) -> MetricFamily {
