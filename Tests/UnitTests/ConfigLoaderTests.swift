@@ -391,6 +391,27 @@ import Yams
     }
 }
 
+/// The optional PodMonitor cannot be checked by kubernetes-validate (a CRD), so it is checked
+/// here against what it must match: the DaemonSet's pod labels and its named port.
+@Suite struct PodMonitorTests {
+    @Test func thePodMonitorSelectsTheAgentsAndTheirMetricsPort() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let monitor = try #require(try Yams.load(yaml: String(contentsOf: root.appendingPathComponent("deploy/optional/podmonitor.yaml"), encoding: .utf8)) as? [String: Any])
+        let daemonSet = try #require(try Yams.load(yaml: String(contentsOf: root.appendingPathComponent("deploy/daemonset.yaml"), encoding: .utf8)) as? [String: Any])
+        #expect(monitor["apiVersion"] as? String == "monitoring.coreos.com/v1" && monitor["kind"] as? String == "PodMonitor")
+        let spec = try #require(monitor["spec"] as? [String: Any])
+        let selector = try #require((spec["selector"] as? [String: Any])?["matchLabels"] as? [String: String])
+        let template = try #require((daemonSet["spec"] as? [String: Any])?["template"] as? [String: Any])
+        let podLabels = try #require((template["metadata"] as? [String: Any])?["labels"] as? [String: String])
+        #expect(selector.allSatisfy { podLabels[$0.key] == $0.value }, "selects the agent's pods")
+        let containers = try #require((template["spec"] as? [String: Any])?["containers"] as? [[String: Any]])
+        let ports = containers.flatMap { ($0["ports"] as? [[String: Any]]) ?? [] }.compactMap { $0["name"] as? String }
+        let endpoints = try #require(spec["podMetricsEndpoints"] as? [[String: Any]])
+        #expect(endpoints.allSatisfy { ports.contains($0["port"] as? String ?? "") && $0["path"] as? String == "/metrics" })
+        #expect(monitor["metadata"].flatMap { ($0 as? [String: Any])?["namespace"] as? String } == "latency-agent")
+    }
+}
+
 @Suite struct ServerLocalURLTests {
     @Test(arguments: [
         ("0.0.0.0", "http://127.0.0.1:9473/health"), ("::", "http://[::1]:9473/health"),
