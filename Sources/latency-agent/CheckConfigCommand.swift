@@ -16,7 +16,7 @@ struct CheckConfigCommand: ParsableCommand {
             print(
                 "  \(endpoint.name): \(endpoint.method) \(endpoint.displayURL) every "
                     + "\(HumanUnits.format(endpoint.interval)), timeout \(HumanUnits.format(endpoint.timeout)), "
-                    + "\(endpoint.connection.rawValue) connection")
+                    + "\(endpoint.connection.rawValue) connection" + (endpoint.proxy.display.map { ", \($0)" } ?? ""))
         }
     }
 }

@@ -45,6 +45,12 @@ struct ProbeCommand: AsyncParsableCommand {
     @Flag(help: "Do not follow redirects.")
     var noFollow = false
 
+    @Option(help: "Send the request through this proxy (http://, https://, socks5://…).")
+    var proxy: String?
+
+    @Flag(help: "Use the proxy the environment names (http_proxy, https_proxy, no_proxy); ignored otherwise.")
+    var proxyFromEnvironment = false
+
     @Flag(help: "Print each result as a JSON line instead of a table.")
     var json = false
 
@@ -53,6 +59,8 @@ struct ProbeCommand: AsyncParsableCommand {
         guard (1...10_000).contains(count) else { throw ValidationError("--count must be between 1 and 10000") }
         guard HumanUnits.duration(interval) != nil else { throw ValidationError("--interval \"\(interval)\" is not a duration") }
         guard (HumanUnits.duration(timeout) ?? .zero) > .zero else { throw ValidationError("--timeout \"\(timeout)\" is not a duration") }
+        if proxy != nil && proxyFromEnvironment { throw ValidationError("--proxy and --proxy-from-environment exclude each other") }
+        if let proxy, let problem = ProxyConfig.problem(proxy) { throw ValidationError("--proxy \(problem)") }
         for line in header where !line.contains(":") {
             throw ValidationError("--header \"\(line.prefix(40))\" needs the form 'Name: value'")
         }
@@ -70,7 +78,8 @@ struct ProbeCommand: AsyncParsableCommand {
             name: URLRedaction.display(url), url: url, method: method.uppercased(), headers: headers,
             interval: max(timeout, HumanUnits.duration(interval)!), timeout: timeout,
             redirects: RedirectPolicy(follow: !noFollow), tls: TLSConfig(caFile: caFile, insecure: insecure),
-            connection: warm ? .warm : .cold)
+            connection: warm ? .warm : .cold,
+            proxy: proxy.map { .url($0, noProxy: []) } ?? (proxyFromEnvironment ? .environment : .direct))
         let scrubber = SecretScrubber(secrets: headers.filter { !$0.value.isEmpty }.map(\.value) + URLRedaction.credentials(in: url))
         var logger = Logger(label: "latency-agent")
         logger.logLevel = .warning

@@ -58,7 +58,9 @@ import Testing
         let message = try #require(messages.first)
         #expect(message.text.hasPrefix("🔴 10 firing on edge-1"))
         for index in 1...10 { #expect(message.blocks.contains("*service-\(index)*"), "service-\(index) is listed") }
-        #expect(message.blocks.contains("status 503") || message.blocks.contains("status 500"), "the last error is shown")
+        // Usually `status 500`; a 100 ms timeout on a loaded machine fails as `timeout` instead.
+        #expect(message.blocks.contains("last error: http_status: status 500") || message.blocks.contains("last error: timeout"),
+            "the last error is shown: \(message.blocks)")
         #expect(message.blocks.contains("var-endpoint=service-1"), "with the link template filled in")
     }
 

@@ -34,6 +34,24 @@ import Testing
         #expect(target.requests(to: "/ok") == 1)
     }
 
+    /// With `--proxy-from-environment` (`proxy_from_environment: true` in a config) the
+    /// environment's proxy is used: the origin's port is closed, so only the proxy can answer.
+    @Test func environmentProxiesAreUsedOnlyWhenAskedFor() async throws {
+        let proxy = try TargetServer()
+        defer { proxy.shutdown() }
+        let origin = "http://127.0.0.2:\(try closedLoopbackPort())/ok"
+        let environment = ["http_proxy": proxy.url(""), "no_proxy": ""]
+        let ignored = try await Self.run(["probe", origin, "--json"], environment: environment)
+        #expect(ignored.status == .exited(1), "direct: the origin refuses")
+        let used = try await Self.run(["probe", origin, "--json", "--proxy-from-environment"], environment: environment)
+        #expect(used.status.isSuccess, "\(used.output) \(used.error)")
+        #expect(proxy.requests(to: origin) == 1)
+        let named = try await Self.run(["probe", origin, "--json", "--proxy", proxy.url("")])
+        #expect(named.status.isSuccess && proxy.requests(to: origin) == 2, "\(named.output) \(named.error)")
+        let bad = try await Self.run(["probe", origin, "--proxy", "ftp://127.0.0.1:1"])
+        #expect(bad.status == .exited(64) && bad.error.contains("--proxy must be a proxy URL"), "\(bad.error)")
+    }
+
     /// What `check-config` refuses, `run` refuses in the same words, and neither gets as far as
     /// a raw Swift error or a probe.
     @Test(arguments: [

@@ -123,6 +123,23 @@ import Testing
         #expect(result.timings.total > .zero)
     }
 
+    /// The origin's port is closed: only the proxy can answer, so success means the request
+    /// went through it (it sees the absolute-form request line a forward proxy gets).
+    @Test func aProxyURLCarriesTheRequestAndNoProxyBypassesIt() async throws {
+        let proxy = try TargetServer()
+        defer { proxy.shutdown() }
+        let origin = "http://127.0.0.2:\(try closedLoopbackPort())/ok"
+        let proxied = try await probe(endpoint(origin) { $0.proxy = .url(proxy.url(""), noProxy: []) })
+        #expect(proxied.succeeded, "\(String(describing: proxied.failure))")
+        #expect(proxy.requests(to: origin) == 1, "the proxy got the absolute-form request")
+
+        let closedProxy = "http://127.0.0.1:\(try closedLoopbackPort())"
+        let bypassed = try await probe(endpoint(Self.http.url("/status/204")) { $0.proxy = .url(closedProxy, noProxy: ["127.0.0.1"]) })
+        #expect(bypassed.statusCode == 204, "no_proxy goes direct: \(String(describing: bypassed.failure))")
+        let through = try await probe(endpoint(Self.http.url("/status/204")) { $0.proxy = .url(closedProxy, noProxy: ["127.0.0.9"]) })
+        #expect(through.failure?.reason == .connect, "other hosts still use the (closed) proxy")
+    }
+
     @Test func anUnresolvableNameIsADNSFailure() async throws {
         let result = try await probe(endpoint("http://no-such-host.invalid/"))
         #expect(result.failure?.reason == .dns)

@@ -109,7 +109,13 @@ private final class TargetHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let parts = head.uri.split(separator: "/").map(String.init)
+        // A request through a forward proxy names the whole URL (absolute form); this server
+        // then answers as the proxy that fetched it would, and counts it under that URL.
+        var path = head.uri
+        if let scheme = path.range(of: "://"), let slash = path[scheme.upperBound...].firstIndex(of: "/") {
+            path = String(path[slash...])
+        }
+        let parts = path.split(separator: "/").map(String.init)
         let number = parts.count > 1 ? Int(parts[1]) : nil
         switch (parts.first ?? "", number) {
         case ("ok", _):

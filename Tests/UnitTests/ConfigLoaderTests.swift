@@ -96,6 +96,10 @@ import Yams
         ("endpoints:\n  - url: http://a:99999/\n", 2, 10, "endpoints[0].url has port 99999; ports go from 1 to 65535"),
         ("endpoints:\n  - url: \"http://a/\\0x\"\n", 2, 10, "endpoints[0].url contains a NUL byte"),
         ("endpoints:\n  - url: \"http://a/\\tx\"\n", 2, 10, "contains a control character (U+0009)"),
+        ("endpoints:\n  - url: http://a/\n    proxy_url: ftp://p:21\n", 3, 16, "endpoints[0].proxy_url must be a proxy URL such as http://proxy.internal:3128"),
+        ("endpoints:\n  - url: http://a/\n    no_proxy: [b]\n", 3, 15, "endpoints[0].no_proxy applies only with proxy_url"),
+        ("endpoints:\n  - url: http://a/\n    proxy_url: http://p:3128\n    proxy_from_environment: true\n", 4, 29,
+         "endpoints[0].proxy_from_environment and proxy_url exclude each other"),
         ("endpoint:\n  - url: http://a/\n", 1, 1, "unknown key \"endpoint\" in the top level (did you mean \"endpoints\"?)"),
         ("endpoints:\n  - url: http://a/\nagent: {nod: x}\n", 3, 9, "unknown key \"nod\" in agent (did you mean \"node\"?)"),
         ("endpoints:\n  - url: http://a/\n\u{0}\n", 3, 1, "the file contains a NUL byte; a configuration file is plain text"),
@@ -393,6 +397,26 @@ import Yams
 
 /// The optional PodMonitor cannot be checked by kubernetes-validate (a CRD), so it is checked
 /// here against what it must match: the DaemonSet's pod labels and its named port.
+@Suite struct ProxyConfigTests {
+    @Test func environmentProxiesAreOffUnlessAskedForAndDefaultsApply() throws {
+        let loader = ConfigLoader(environment: [:], hostname: "h")
+        let config = try loader.parse(yaml: """
+            defaults: {proxy_url: "http://user:s3cretProxyPass@proxy.internal:3128", no_proxy: [localhost, .internal]}
+            endpoints:
+              - {name: a, url: "http://a/"}
+              - {name: b, url: "http://b/", proxy_from_environment: true}
+              - {name: c, url: "http://c/", proxy_from_environment: false}
+            """, source: "t")
+        #expect(config.endpoints[0].proxy == .url("http://user:s3cretProxyPass@proxy.internal:3128", noProxy: ["localhost", ".internal"]))
+        #expect(config.endpoints[1].proxy == .environment)
+        #expect(config.endpoints[2].proxy == .direct, "false turns the defaults' proxy off")
+        #expect(config.endpoints[0].proxy.display == "via proxy http://proxy.internal:3128 (not for localhost, .internal)")
+        #expect(config.scrubber.scrub("echo s3cretProxyPass") == "echo <redacted>", "the proxy's password is scrubbed like any secret")
+        let plain = try loader.parse(yaml: "endpoints: [{url: \"http://a/\"}]", source: "t")
+        #expect(plain.endpoints[0].proxy == .direct)
+    }
+}
+
 @Suite struct PodMonitorTests {
     @Test func thePodMonitorSelectsTheAgentsAndTheirMetricsPort() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -23,6 +23,7 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
     public var ipFamily: IPFamily
     public var connection: ConnectionMode
     public var authorization: Authorization?
+    public var proxy: ProxyConfig
     /// The alert rules of this endpoint: `alerting.rules`, then `defaults.alerts`, then its own
     /// `alerts`, with `latency_threshold` as the slow threshold.
     public var alertRules: AlertRulesConfig
@@ -33,7 +34,7 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
         expectedStatus: StatusCodeSet = .success, bodyMatch: BodyMatch? = nil, latencyThreshold: Duration? = nil,
         redirects: RedirectPolicy = .init(), maxBodyBytes: Int = EndpointConfig.defaultMaxBodyBytes,
         tls: TLSConfig = .init(), ipFamily: IPFamily = .any, connection: ConnectionMode = .cold,
-        authorization: Authorization? = nil, alertRules: AlertRulesConfig? = nil
+        authorization: Authorization? = nil, proxy: ProxyConfig = .direct, alertRules: AlertRulesConfig? = nil
     ) {
         self.name = name
         self.url = url
@@ -52,6 +53,7 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
         self.ipFamily = ipFamily
         self.connection = connection
         self.authorization = authorization
+        self.proxy = proxy
         var rules = alertRules ?? AlertRulesConfig()
         if let latencyThreshold { rules.slowAbove = latencyThreshold }
         self.alertRules = rules
@@ -69,7 +71,7 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
     var secrets: [String] {
         var secrets = authorization?.secrets ?? []
         secrets += headers.filter(\.isSensitive).map(\.value)
-        return secrets + URLRedaction.credentials(in: url)
+        return secrets + URLRedaction.credentials(in: url) + proxy.secrets
     }
 }
 
@@ -184,13 +186,14 @@ struct EndpointOverrides {
     var ipFamily: IPFamily?
     var connection: ConnectionMode?
     var authorization: Authorization?
+    var proxy: ProxyConfig?
     /// The `alerts` block: rule overrides.
     var alerts: ConfigMapping?
 
     static let keys = [
         "method", "headers", "body", "interval", "timeout", "expected_status", "body_match", "latency_threshold",
         "follow_redirects", "max_redirects", "max_body_size", "tls", "ip_family", "connection", "alerts",
-    ] + ConfigMapping.authorizationKeys
+    ] + ConfigMapping.authorizationKeys + ProxyConfig.keys
 
     init() {}
 
@@ -230,6 +233,7 @@ struct EndpointOverrides {
         ipFamily = try mapping["ip_family"]?.choice([("any", .any), ("ipv4", .ipv4), ("ipv6", .ipv6)])
         connection = try mapping["connection"]?.choice([("cold", .cold), ("warm", .warm)])
         authorization = try mapping.authorization()
+        proxy = try ProxyConfig.parse(mapping)
         alerts = try mapping["alerts"]?.mapping(allowed: AlertRulesConfig.keys)
     }
 
@@ -276,7 +280,8 @@ struct EndpointOverrides {
             maxBodyBytes: maxBodyBytes ?? defaults.maxBodyBytes ?? builtIn.maxBodyBytes,
             tls: tls ?? defaults.tls ?? builtIn.tls, ipFamily: ipFamily ?? defaults.ipFamily ?? builtIn.ipFamily,
             connection: connection ?? defaults.connection ?? builtIn.connection,
-            authorization: authorization ?? defaults.authorization, alertRules: endpointRules)
+            authorization: authorization ?? defaults.authorization, proxy: proxy ?? defaults.proxy ?? builtIn.proxy,
+            alertRules: endpointRules)
     }
 
     /// `1ms` is nearly always `1m`, `10ms` `10m`…: say so.

@@ -28,7 +28,7 @@ final class CertificateInspection {
         try easy.set(CURLOPT_FRESH_CONNECT, true)
         try easy.set(CURLOPT_FORBID_REUSE, true)
         try easy.set(CURLOPT_TIMEOUT_MS, Int(endpoint.timeout.inMillisecondsRoundedUp))
-        try easy.ignoreEnvironmentProxies()
+        try easy.apply(endpoint.proxy)
     }
 
     /// The failed probe's result with whatever expiries the handshake revealed.

@@ -50,7 +50,7 @@ final class ProbeTransfer {
         try configureMethod()
         try easy.apply(endpoint.tls)
         try easy.apply(basicAuthorization: endpoint.authorization)
-        try easy.ignoreEnvironmentProxies()
+        try easy.apply(endpoint.proxy)
     }
 
     private func configureMethod() throws(CurlError) {

@@ -110,7 +110,7 @@ public final class OutputHTTPClient: Sendable {
             }
             try easy.apply(connection.tls)
             try easy.apply(basicAuthorization: connection.authorization)
-            try easy.ignoreEnvironmentProxies()
+            try easy.apply(ProxyConfig.direct)
         } catch {
             return .failure(TransportError(reason: .other, message: "\(error)"))
         }

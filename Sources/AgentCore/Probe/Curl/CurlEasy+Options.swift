@@ -21,9 +21,18 @@ extension CurlEasy {
     }
 
     /// libcurl obeys `http_proxy`, `https_proxy` and `no_proxy` from the environment unless told
-    /// otherwise; an empty proxy turns that off, so what is probed is what the config says.
-    func ignoreEnvironmentProxies() throws(CurlError) {
-        try set(CURLOPT_PROXY, "")
+    /// otherwise; an empty proxy (and an empty no-proxy list) turns that off, so what is probed
+    /// is what the config says.
+    func apply(_ proxy: ProxyConfig) throws(CurlError) {
+        switch proxy {
+        case .direct:
+            try set(CURLOPT_PROXY, "")
+        case .url(let url, let noProxy):
+            try set(CURLOPT_PROXY, url)
+            try set(CURLOPT_NOPROXY, noProxy.joined(separator: ","))
+        case .environment:
+            break
+        }
     }
 }
 
