@@ -123,6 +123,23 @@ import Testing
         #expect(result.timings.total > .zero)
     }
 
+    /// A 200 that says DOWN is a failure with its own reason; so is an answer over max_duration
+    /// and a body that matches a forbidden pattern.
+    @Test func conditionsFailAnAnswerTheStatusAloneWouldPass() async throws {
+        let up = ResponseConditions(json: [try JSONCondition(path: "$.status", comparison: .equals, operands: ["UP"])])
+        let healthy = try await probe(endpoint(Self.http.url("/health/UP")) { $0.conditions = up })
+        #expect(healthy.succeeded, "\(String(describing: healthy.failure))")
+        let down = try await probe(endpoint(Self.http.url("/health/DOWN")) { $0.conditions = up })
+        #expect(down.statusCode == 200)
+        #expect(down.failure == ProbeFailure(reason: .condition, message: "$.status is \"DOWN\", wanted equals UP"))
+        let slow = try await probe(endpoint(Self.http.url("/delay/100")) { $0.conditions = ResponseConditions(maxDuration: .milliseconds(50)) })
+        #expect(slow.failure?.reason == .tooSlow, "\(String(describing: slow.failure))")
+        let forbidden = try await probe(endpoint(Self.http.url("/health/MAINTENANCE")) {
+            $0.conditions = ResponseConditions(failIfBodyMatches: ["MAINTENANCE"])
+        })
+        #expect(forbidden.failure?.reason == .bodyMismatch)
+    }
+
     /// The origin's port is closed: only the proxy can answer, so success means the request
     /// went through it (it sees the absolute-form request line a forward proxy gets).
     @Test func aProxyURLCarriesTheRequestAndNoProxyBypassesIt() async throws {

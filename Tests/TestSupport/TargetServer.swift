@@ -11,6 +11,7 @@ import NIOSSL
 /// - `/ok` 200 "ok"; `/status/N` status N; `/delay/MS` 200 after MS milliseconds
 /// - `/redirect/N` a chain of N redirects ending at `/ok`; `/loop` redirects to itself
 /// - `/bytes/N` a body of N bytes; `/drip` one byte every 100 ms, for at most 30 s
+/// - `/health/STATE` answers 200 with `{"status":"STATE",…}`, as Spring Boot's actuator does
 /// - `/headers` echoes the request headers as `name: value` lines
 /// - `/big-header/N` answers with one response header of N bytes
 /// - `/echo` answers with the request line and headers, as a misbehaving proxy would
@@ -134,6 +135,10 @@ private final class TargetHandler: ChannelInboundHandler, RemovableChannelHandle
             send(.ok, body: String(repeating: "x", count: count), context: context)
         case ("drip", _):
             drip(context: context)
+        case ("health", _):
+            // A JSON health body that says how things are while the status stays 200.
+            let state = parts.count > 1 ? parts[1] : "UP"
+            send(.ok, body: #"{"status":"\#(state)","checks":[{"name":"db","latency_ms":12}]}"#, context: context)
         case ("headers", _):
             send(.ok, body: head.headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n"), context: context)
         case ("big-header", let size?):

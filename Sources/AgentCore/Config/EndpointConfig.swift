@@ -15,6 +15,7 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
     public var timeout: Duration
     public var expectedStatus: StatusCodeSet
     public var bodyMatch: BodyMatch?
+    public var conditions: ResponseConditions
     /// A probe slower than this counts as slow for alerting; nil means the alert default (1 s).
     public var latencyThreshold: Duration?
     public var redirects: RedirectPolicy
@@ -31,7 +32,8 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
     public init(
         name: String, url: String, displayURL: String? = nil, method: String = "GET", headers: [HTTPHeader] = [],
         body: String? = nil, interval: Duration = .seconds(30), timeout: Duration = .seconds(10),
-        expectedStatus: StatusCodeSet = .success, bodyMatch: BodyMatch? = nil, latencyThreshold: Duration? = nil,
+        expectedStatus: StatusCodeSet = .success, bodyMatch: BodyMatch? = nil, conditions: ResponseConditions = .init(),
+        latencyThreshold: Duration? = nil,
         redirects: RedirectPolicy = .init(), maxBodyBytes: Int = EndpointConfig.defaultMaxBodyBytes,
         tls: TLSConfig = .init(), ipFamily: IPFamily = .any, connection: ConnectionMode = .cold,
         authorization: Authorization? = nil, proxy: ProxyConfig = .direct, alertRules: AlertRulesConfig? = nil
@@ -46,6 +48,7 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
         self.timeout = timeout
         self.expectedStatus = expectedStatus
         self.bodyMatch = bodyMatch
+        self.conditions = conditions
         self.latencyThreshold = latencyThreshold
         self.redirects = redirects
         self.maxBodyBytes = maxBodyBytes
@@ -178,6 +181,9 @@ struct EndpointOverrides {
     var timeout: (value: Duration, node: ConfigNode)?
     var expectedStatus: StatusCodeSet?
     var bodyMatch: BodyMatch?
+    var jsonConditions: [JSONCondition]?
+    var failIfBodyMatches: [String]?
+    var maxDuration: Duration?
     var latencyThreshold: Duration?
     var followRedirects: Bool?
     var maxRedirects: Int?
@@ -193,7 +199,7 @@ struct EndpointOverrides {
     static let keys = [
         "method", "headers", "body", "interval", "timeout", "expected_status", "body_match", "latency_threshold",
         "follow_redirects", "max_redirects", "max_body_size", "tls", "ip_family", "connection", "alerts",
-    ] + ConfigMapping.authorizationKeys + ProxyConfig.keys
+    ] + ConfigMapping.authorizationKeys + ProxyConfig.keys + ResponseConditions.keys
 
     init() {}
 
@@ -221,6 +227,7 @@ struct EndpointOverrides {
         if let node = mapping["timeout"] { timeout = (try node.positiveDuration(), node) }
         if let node = mapping["expected_status"] { expectedStatus = try StatusCodeSet(node) }
         if let node = mapping["body_match"] { bodyMatch = try Self.bodyMatch(node) }
+        (jsonConditions, failIfBodyMatches, maxDuration) = try ResponseConditions.parse(mapping)
         latencyThreshold = try mapping["latency_threshold"]?.positiveDuration()
         followRedirects = try mapping["follow_redirects"]?.bool()
         maxRedirects = try mapping["max_redirects"]?.int(in: 0...50)
@@ -273,6 +280,10 @@ struct EndpointOverrides {
             headers: headers, body: body ?? defaults.body, interval: intervalValue, timeout: timeoutValue,
             expectedStatus: expectedStatus ?? defaults.expectedStatus ?? builtIn.expectedStatus,
             bodyMatch: bodyMatch ?? defaults.bodyMatch,
+            conditions: ResponseConditions(
+                json: jsonConditions ?? defaults.jsonConditions ?? [],
+                failIfBodyMatches: failIfBodyMatches ?? defaults.failIfBodyMatches ?? [],
+                maxDuration: maxDuration ?? defaults.maxDuration),
             latencyThreshold: latencyThreshold ?? defaults.latencyThreshold,
             redirects: RedirectPolicy(
                 follow: followRedirects ?? defaults.followRedirects ?? builtIn.redirects.follow,
@@ -297,13 +308,7 @@ struct EndpointOverrides {
         case (let contains?, nil):
             return .contains(try contains.string())
         case (nil, let regex?):
-            let pattern = try regex.string()
-            do {
-                _ = try Regex(pattern)
-            } catch {
-                throw regex.error("\(regex.path) is not a valid regular expression: \(error)")
-            }
-            return .regex(pattern)
+            return .regex(try regex.regexPattern())
         default:
             throw node.error("\(node.path) needs exactly one of \"contains\" or \"regex\"")
         }

@@ -70,4 +70,8 @@ public enum FailureReason: String, Sendable, CaseIterable {
     /// The agent could not get a socket or memory for the probe: a problem of this node, never of
     /// the target, so it must not read as `connect`.
     case resources
+    /// A JSON body condition (`conditions:`) did not hold.
+    case condition
+    /// Slower than the endpoint's `max_duration`.
+    case tooSlow = "too_slow"
 }

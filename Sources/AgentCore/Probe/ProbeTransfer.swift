@@ -9,6 +9,7 @@ final class ProbeTransfer {
     let transfer: CurlTransfer
     private let headers: CurlStringList
     private let bodyMatcher: BodyMatcher?
+    private let checker: ResponseChecker
     private let scrubber: SecretScrubber
     private(set) var startedAt = Timestamp(unixNanoseconds: 0)
 
@@ -18,8 +19,9 @@ final class ProbeTransfer {
         self.endpoint = endpoint
         self.scrubber = scrubber
         self.bodyMatcher = endpoint.bodyMatch.map(BodyMatcher.init)
+        self.checker = ResponseChecker(endpoint.conditions)
         self.transfer = try CurlTransfer(
-            keepBody: bodyMatcher == nil ? 0 : endpoint.maxBodyBytes, bodyLimit: endpoint.maxBodyBytes, keepsDescriptorReserve: true)
+            keepBody: bodyMatcher == nil && !checker.readsBody ? 0 : endpoint.maxBodyBytes, bodyLimit: endpoint.maxBodyBytes, keepsDescriptorReserve: true)
         self.headers = CurlStringList(
             endpoint.headers.map { "\($0.name): \($0.value)" } + (endpoint.authorization?.headerLines ?? []))
         try configure(userAgent: userAgent)
@@ -88,11 +90,11 @@ final class ProbeTransfer {
             bytesReceived: Int64(transfer.bytesReceived), remoteIP: easy.string(CURLINFO_PRIMARY_IP),
             redirects: easy.int(CURLINFO_REDIRECT_COUNT), certificateExpiry: chain.first ?? nil,
             chainEarliestExpiry: chain.compactMap { $0 }.min())
-        result.failure = failure(code: code, statusCode: statusCode)
+        result.failure = failure(code: code, statusCode: statusCode, total: result.timings.total)
         return result
     }
 
-    private func failure(code: CURLcode, statusCode: Int) -> ProbeFailure? {
+    private func failure(code: CURLcode, statusCode: Int, total: Duration) -> ProbeFailure? {
         if code != CURLE_OK {
             if transfer.exceededBodyLimit {
                 return ProbeFailure(
@@ -108,7 +110,7 @@ final class ProbeTransfer {
         if let bodyMatcher, !bodyMatcher.matches(transfer.body) {
             return ProbeFailure(reason: .bodyMismatch, message: bodyMatcher.mismatchMessage)
         }
-        return nil
+        return checker.failure(body: transfer.body, total: total)
     }
 
     private static func httpVersion(_ code: Int) -> String? {

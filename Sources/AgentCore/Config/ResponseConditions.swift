@@ -1,0 +1,155 @@
+import Foundation
+
+/// Conditions a successful-looking answer must also meet, beyond its status: a JSON health body
+/// that says `{"status":"DOWN"}` with 200, an error page that matches a pattern, an answer that
+/// came too late. Each failed condition is its own failure reason, so an alert says why.
+public struct ResponseConditions: Sendable, Equatable {
+    /// JSON body conditions (`conditions:`), all of which must hold.
+    public var json: [JSONCondition] = []
+    /// Patterns the body must not match (`fail_if_body_matches`, as blackbox's key).
+    public var failIfBodyMatches: [String] = []
+    /// Slower than this fails the probe as `too_slow` (`max_duration`).
+    public var maxDuration: Duration?
+
+    public init(json: [JSONCondition] = [], failIfBodyMatches: [String] = [], maxDuration: Duration? = nil) {
+        self.json = json
+        self.failIfBodyMatches = failIfBodyMatches
+        self.maxDuration = maxDuration
+    }
+
+    var readsBody: Bool { !json.isEmpty || !failIfBodyMatches.isEmpty }
+
+    static let keys = ["conditions", "fail_if_body_matches", "max_duration"]
+
+    /// The conditions an endpoint (or `defaults`) names; each key that is absent is nil.
+    static func parse(_ mapping: ConfigMapping) throws(ConfigError) -> (json: [JSONCondition]?, failIfBodyMatches: [String]?, maxDuration: Duration?) {
+        let json = try mapping["conditions"].map { node throws(ConfigError) in
+            try node.sequence().map { item throws(ConfigError) in try JSONCondition(item) }
+        }
+        let patterns = try mapping["fail_if_body_matches"].map { node throws(ConfigError) in
+            try node.sequence().map { item throws(ConfigError) in try item.regexPattern() }
+        }
+        return (json, patterns, try mapping["max_duration"]?.positiveDuration())
+    }
+}
+
+/// One condition on a JSON body: the value at `path` compared with `operand`.
+public struct JSONCondition: Sendable, Equatable, CustomStringConvertible {
+    public enum Comparison: String, Sendable, Equatable, CaseIterable {
+        case equals, notEquals = "not_equals", lessThan = "less_than", greaterThan = "greater_than", oneOf = "in", matches
+    }
+
+    /// `$.status`, `checks[0].state`: keys and list indexes from the top of the document.
+    public var path: String
+    public var steps: [JSONPath.Step]
+    public var comparison: Comparison
+    /// One value, or several for `in`; numbers compare as numbers.
+    public var operands: [String]
+
+    public var description: String { "\(path) \(wanted)" }
+
+    /// What the condition asks for, as messages say it: `equals UP`, `in [UP, OK]`.
+    var wanted: String {
+        "\(comparison.rawValue) " + (comparison == .oneOf ? "[\(operands.joined(separator: ", "))]" : (operands.first ?? ""))
+    }
+
+    public init(path: String, comparison: Comparison, operands: [String]) throws(JSONPath.Invalid) {
+        self.path = path
+        self.steps = try JSONPath.steps(path)
+        self.comparison = comparison
+        self.operands = operands
+    }
+
+    init(_ node: ConfigNode) throws(ConfigError) {
+        let keys = ["json"] + Comparison.allCases.map(\.rawValue)
+        let mapping = try node.mapping(allowed: keys)
+        guard let pathNode = mapping["json"] else {
+            throw node.error("\(node.path) needs \"json\": the path of the value to check, such as $.status")
+        }
+        let given = Comparison.allCases.filter { mapping[$0.rawValue] != nil }
+        guard given.count == 1, let comparison = given.first, let operandNode = mapping[comparison.rawValue] else {
+            throw node.error(
+                "\(node.path) needs exactly one of \(Comparison.allCases.map(\.rawValue).joined(separator: ", ")) next to \"json\"")
+        }
+        var operands: [String]
+        switch comparison {
+        case .oneOf:
+            operands = try operandNode.sequence().map { item throws(ConfigError) in try item.string() }
+        case .matches:
+            operands = [try operandNode.regexPattern()]
+        case .lessThan, .greaterThan:
+            let text = try operandNode.string()
+            guard Double(text) != nil else { throw operandNode.error("\(operandNode.path) must be a number, found \"\(text)\"") }
+            operands = [text]
+        case .equals, .notEquals:
+            operands = [try operandNode.string()]
+        }
+        let path = try pathNode.string()
+        do throws(JSONPath.Invalid) {
+            try self.init(path: path, comparison: comparison, operands: operands)
+        } catch {
+            throw pathNode.error("\(pathNode.path): \(error.reason)")
+        }
+    }
+}
+
+/// The small path language of `conditions`: `$` (optional), then `.key` or `[index]` steps, or
+/// `["key with dots"]`.
+public enum JSONPath {
+    public enum Step: Sendable, Equatable {
+        case key(String)
+        case index(Int)
+    }
+
+    public struct Invalid: Error {
+        var reason: String
+    }
+
+    static func steps(_ path: String) throws(Invalid) -> [Step] {
+        var rest = Substring(path.trimmingCharacters(in: .whitespaces))
+        if rest.hasPrefix("$") { rest = rest.dropFirst() }
+        var steps: [Step] = []
+        var first = true
+        while !rest.isEmpty {
+            if rest.hasPrefix("[") {
+                guard let close = rest.firstIndex(of: "]") else { throw Invalid(reason: "\"[\" without \"]\" in \(path)") }
+                let inside = rest[rest.index(after: rest.startIndex)..<close]
+                if let index = Int(inside), index >= 0 {
+                    steps.append(.index(index))
+                } else if inside.count >= 2, inside.first == "\"" || inside.first == "'", inside.last == inside.first {
+                    steps.append(.key(String(inside.dropFirst().dropLast())))
+                } else {
+                    throw Invalid(reason: "[\(inside)] in \(path) must be a list index such as [0] or a quoted key such as [\"a.b\"]")
+                }
+                rest = rest[rest.index(after: close)...]
+            } else {
+                if rest.hasPrefix(".") {
+                    rest = rest.dropFirst()
+                } else if !first {
+                    throw Invalid(reason: "expected \".\" or \"[\" at \"\(rest)\" in \(path)")
+                }
+                let end = rest.firstIndex { $0 == "." || $0 == "[" } ?? rest.endIndex
+                let key = rest[..<end]
+                guard !key.isEmpty else { throw Invalid(reason: "an empty key in \(path)") }
+                steps.append(.key(String(key)))
+                rest = rest[end...]
+            }
+            first = false
+        }
+        guard !steps.isEmpty else { throw Invalid(reason: "the path names no value; write it as $.status or checks[0].state") }
+        return steps
+    }
+}
+
+extension ConfigNode {
+    /// A regular expression, checked now so a probe never meets an invalid one.
+    func regexPattern() throws(ConfigError) -> String {
+        let pattern = try string()
+        do {
+            _ = try Regex(pattern)
+        } catch {
+            throw self.error("\(path) is not a valid regular expression: \(error)")
+        }
+        return pattern
+    }
+}

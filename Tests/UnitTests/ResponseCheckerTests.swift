@@ -1,0 +1,90 @@
+@testable import AgentCore
+import Foundation
+import Testing
+
+@Suite struct ResponseCheckerTests {
+    static func conditions(_ yaml: String) throws -> ResponseConditions {
+        try ConfigLoader(environment: [:], hostname: "h").parse(yaml: "endpoints:\n  - url: http://a/\n" + yaml, source: "t")
+            .endpoints[0].conditions
+    }
+
+    static func failure(_ yaml: String, body: String, total: Duration = .milliseconds(10)) throws -> ProbeFailure? {
+        ResponseChecker(try conditions(yaml)).failure(body: Array(body.utf8), total: total)
+    }
+
+    static let health = #"{"status":"UP","checks":[{"name":"db","state":"DOWN","latency_ms":12.5}],"version":3,"ok":true,"a.b":"x","none":null}"#
+
+    @Test(arguments: [
+        ("    conditions: [{json: $.status, equals: UP}]\n", nil),
+        ("    conditions: [{json: status, equals: DOWN}]\n", "status is \"UP\", wanted equals DOWN"),
+        ("    conditions: [{json: $.status, not_equals: DOWN}]\n", nil),
+        ("    conditions: [{json: \"$.checks[0].state\", in: [UP, DEGRADED]}]\n", "$.checks[0].state is \"DOWN\", wanted in [UP, DEGRADED]"),
+        ("    conditions: [{json: \"$.checks[0].latency_ms\", less_than: 50}]\n", nil),
+        ("    conditions: [{json: \"$.checks[0].latency_ms\", greater_than: 50}]\n", "is 12.5, wanted greater_than 50"),
+        ("    conditions: [{json: $.version, equals: \"3.0\"}]\n", nil),
+        ("    conditions: [{json: $.ok, equals: \"true\"}]\n", nil),
+        ("    conditions: [{json: $.ok, less_than: 2}]\n", "$.ok is true, not a number"),
+        ("    conditions: [{json: \"$[\\\"a.b\\\"]\", matches: \"^x$\"}]\n", nil),
+        ("    conditions: [{json: $.none, equals: \"null\"}]\n", nil),
+        ("    conditions: [{json: $.missing, equals: UP}]\n", "$.missing is missing"),
+        ("    conditions: [{json: \"$.checks[3].state\", equals: UP}]\n", "$.checks[3].state is missing"),
+        ("    conditions: [{json: $.status, equals: UP}, {json: $.version, greater_than: 3}]\n", "$.version is 3, wanted greater_than 3"),
+    ] as [(String, String?)])
+    func jsonConditions(yaml: String, problem: String?) throws {
+        let failure = try Self.failure(yaml, body: Self.health)
+        if let problem {
+            #expect(failure?.reason == .condition)
+            #expect(failure?.message.contains(problem) == true, "\(String(describing: failure?.message))")
+        } else {
+            #expect(failure == nil, "\(String(describing: failure))")
+        }
+    }
+
+    @Test func aBodyThatIsNotJSONFailsItsConditions() throws {
+        let failure = try Self.failure("    conditions: [{json: $.status, equals: UP}]\n", body: "<html>UP</html>")
+        #expect(failure == ProbeFailure(reason: .condition, message: "response body is not JSON, so $.status equals UP cannot hold"))
+    }
+
+    @Test func forbiddenPatternsAndTheDurationLimit() throws {
+        let yaml = "    fail_if_body_matches: [\"(?i)maintenance\", error]\n    max_duration: 200ms\n"
+        #expect(try Self.failure(yaml, body: "all good") == nil)
+        #expect(try Self.failure(yaml, body: "Down for MAINTENANCE")?.message == "response body matches /(?i)maintenance/ (fail_if_body_matches)")
+        #expect(try Self.failure(yaml, body: "error")?.reason == .bodyMismatch)
+        let slow = try Self.failure(yaml, body: "error", total: .milliseconds(250))
+        #expect(slow == ProbeFailure(reason: .tooSlow, message: "took 250ms, over max_duration 200ms"), "too slow is said first")
+        #expect(try Self.failure(yaml, body: "ok", total: .milliseconds(200)) == nil, "at the limit is not over it")
+    }
+
+    @Test func defaultsApplyAndAnEndpointReplacesThem() throws {
+        let config = try ConfigLoader(environment: [:], hostname: "h").parse(yaml: """
+            defaults: {conditions: [{json: $.status, equals: UP}], max_duration: 1s}
+            endpoints:
+              - {name: a, url: "http://a/"}
+              - {name: b, url: "http://b/", conditions: [{json: $.state, equals: ok}]}
+            """, source: "t")
+        #expect(config.endpoints[0].conditions.json.map(\.description) == ["$.status equals UP"])
+        #expect(config.endpoints[1].conditions.json.map(\.description) == ["$.state equals ok"])
+        #expect(config.endpoints[1].conditions.maxDuration == .seconds(1))
+    }
+
+    @Test(arguments: [
+        ("    conditions: [{json: $.a}]\n", 3, 18, "endpoints[0].conditions[0] needs exactly one of equals, not_equals, less_than, greater_than, in, matches"),
+        ("    conditions: [{equals: UP}]\n", 3, 18, "needs \"json\""),
+        ("    conditions: [{json: $.a, equals: UP, in: [b]}]\n", 3, 18, "needs exactly one of"),
+        ("    conditions: [{json: $.a, less_than: fast}]\n", 3, 41, "endpoints[0].conditions[0].less_than must be a number, found \"fast\""),
+        ("    conditions: [{json: \"$.a[x]\", equals: UP}]\n", 3, 25, "[x] in $.a[x] must be a list index"),
+        ("    conditions: [{json: $, equals: UP}]\n", 3, 25, "the path names no value"),
+        ("    conditions: [{json: $.a, matches: \"(\"}]\n", 3, 39, "not a valid regular expression"),
+        ("    conditions: [{json: $.a, eq: UP}]\n", 3, 30, "unknown key \"eq\""),
+        ("    fail_if_body_matches: [\"[\"]\n", 3, 28, "endpoints[0].fail_if_body_matches[0] is not a valid regular expression"),
+        ("    max_duration: soon\n", 3, 19, "endpoints[0].max_duration must be a duration"),
+    ])
+    func mistakesArePlacedExactly(yaml: String, line: Int, column: Int, message: String) throws {
+        #expect {
+            try Self.conditions(yaml)
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            return error.line == line && error.column == column && error.message.contains(message)
+        }
+    }
+}
