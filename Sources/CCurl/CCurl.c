@@ -47,6 +47,13 @@ CURLcode ccurl_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value
 CURLcode ccurl_easy_getinfo_string(CURL *handle, CURLINFO info, const char **value) {
     return curl_easy_getinfo(handle, info, value);
 }
+const char *ccurl_response_header(CURL *handle, const char *name, size_t index) {
+    struct curl_header *header = NULL;
+    if (curl_easy_header(handle, name, index, CURLH_HEADER, -1, &header) != CURLHE_OK || header == NULL) {
+        return NULL;
+    }
+    return header->value;
+}
 CURLcode ccurl_easy_getinfo_certinfo(CURL *handle, struct curl_certinfo **value) {
     return curl_easy_getinfo(handle, CURLINFO_CERTINFO, value);
 }
@@ -68,10 +75,3 @@ const char *ccurl_version(void) {
     return curl_version_info(CURLVERSION_NOW)->version;
 }
 
-const char *ccurl_response_header(CURL *handle, const char *name) {
-    struct curl_header *header = NULL;
-    if (curl_easy_header(handle, name, 0, CURLH_HEADER, -1, &header) != CURLHE_OK || header == NULL) {
-        return NULL;
-    }
-    return header->value;
-}

@@ -138,6 +138,15 @@ import Testing
             $0.conditions = ResponseConditions(failIfBodyMatches: ["MAINTENANCE"])
         })
         #expect(forbidden.failure?.reason == .bodyMismatch)
+        let header = try await probe(endpoint(Self.http.url("/big-header/10")) {
+            $0.conditions = ResponseConditions(headers: [HeaderCondition(header: "x-big", pattern: "^h+$", mustMatch: false)])
+        })
+        #expect(header.failure == ProbeFailure(reason: .headerMismatch, message: "x-big: hhhhhhhhhh matches /^h+$/ (fail_if_header_matches)"),
+            "read from the real response's headers")
+        let required = try await probe(endpoint(Self.http.url("/ok")) {
+            $0.conditions = ResponseConditions(headers: [HeaderCondition(header: "X-Big", pattern: ".", mustMatch: true)])
+        })
+        #expect(required.failure?.message == "response has no X-Big header (fail_if_header_not_matches)")
     }
 
     /// The origin's port is closed: only the proxy can answer, so success means the request

@@ -55,6 +55,28 @@ import Testing
         #expect(try Self.failure(yaml, body: "ok", total: .milliseconds(200)) == nil, "at the limit is not over it")
     }
 
+    @Test func headerRulesFollowBlackboxs() throws {
+        let yaml = """
+                fail_if_header_matches: [{header: Content-Type, regex: "text/html"}]
+                fail_if_header_not_matches:
+                  - {header: X-Version, regex: "^v2"}
+                  - {header: Cache-Control, regex: "no-store", allow_missing: true}
+
+            """
+        let checker = ResponseChecker(try Self.conditions(yaml))
+        func failure(_ headers: [String: [String]]) -> ProbeFailure? {
+            checker.failure(body: [], total: .zero) { name in headers.first { $0.key.lowercased() == name.lowercased() }?.value ?? [] }
+        }
+        #expect(failure(["X-Version": ["v2.1"]]) == nil, "a missing Content-Type passes; a missing Cache-Control is allowed")
+        #expect(failure(["X-Version": ["v2.1"], "Content-Type": ["application/json", "text/html; charset=utf-8"]])
+            == ProbeFailure(reason: .headerMismatch, message: "Content-Type: text/html; charset=utf-8 matches /text/html/ (fail_if_header_matches)"),
+            "any value that matches fails")
+        #expect(failure([:]) == ProbeFailure(reason: .headerMismatch, message: "response has no X-Version header (fail_if_header_not_matches)"))
+        #expect(failure(["X-Version": ["v1.9"]])?.message == "X-Version: v1.9 does not match /^v2/ (fail_if_header_not_matches)")
+        #expect(failure(["X-Version": ["v1.9", "v2.0"]]) == nil, "one matching value is enough")
+        #expect(failure(["X-Version": ["v2"], "Cache-Control": ["max-age=60"]])?.message.contains("Cache-Control") == true)
+    }
+
     @Test func defaultsApplyAndAnEndpointReplacesThem() throws {
         let config = try ConfigLoader(environment: [:], hostname: "h").parse(yaml: """
             defaults: {conditions: [{json: $.status, equals: UP}], max_duration: 1s}
@@ -78,6 +100,7 @@ import Testing
         ("    conditions: [{json: $.a, eq: UP}]\n", 3, 30, "unknown key \"eq\""),
         ("    fail_if_body_matches: [\"[\"]\n", 3, 28, "endpoints[0].fail_if_body_matches[0] is not a valid regular expression"),
         ("    max_duration: soon\n", 3, 19, "endpoints[0].max_duration must be a duration"),
+        ("    fail_if_header_matches: [{regex: x}]\n", 3, 30, "endpoints[0].fail_if_header_matches[0] needs \"header\" (a response header name) and \"regex\""),
     ])
     func mistakesArePlacedExactly(yaml: String, line: Int, column: Int, message: String) throws {
         #expect {

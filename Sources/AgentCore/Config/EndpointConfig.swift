@@ -181,9 +181,7 @@ struct EndpointOverrides {
     var timeout: (value: Duration, node: ConfigNode)?
     var expectedStatus: StatusCodeSet?
     var bodyMatch: BodyMatch?
-    var jsonConditions: [JSONCondition]?
-    var failIfBodyMatches: [String]?
-    var maxDuration: Duration?
+    var conditions = ResponseConditions.Keys()
     var latencyThreshold: Duration?
     var followRedirects: Bool?
     var maxRedirects: Int?
@@ -227,7 +225,7 @@ struct EndpointOverrides {
         if let node = mapping["timeout"] { timeout = (try node.positiveDuration(), node) }
         if let node = mapping["expected_status"] { expectedStatus = try StatusCodeSet(node) }
         if let node = mapping["body_match"] { bodyMatch = try Self.bodyMatch(node) }
-        (jsonConditions, failIfBodyMatches, maxDuration) = try ResponseConditions.parse(mapping)
+        conditions = try ResponseConditions.parse(mapping)
         latencyThreshold = try mapping["latency_threshold"]?.positiveDuration()
         followRedirects = try mapping["follow_redirects"]?.bool()
         maxRedirects = try mapping["max_redirects"]?.int(in: 0...50)
@@ -280,10 +278,7 @@ struct EndpointOverrides {
             headers: headers, body: body ?? defaults.body, interval: intervalValue, timeout: timeoutValue,
             expectedStatus: expectedStatus ?? defaults.expectedStatus ?? builtIn.expectedStatus,
             bodyMatch: bodyMatch ?? defaults.bodyMatch,
-            conditions: ResponseConditions(
-                json: jsonConditions ?? defaults.jsonConditions ?? [],
-                failIfBodyMatches: failIfBodyMatches ?? defaults.failIfBodyMatches ?? [],
-                maxDuration: maxDuration ?? defaults.maxDuration),
+            conditions: conditions.over(defaults.conditions),
             latencyThreshold: latencyThreshold ?? defaults.latencyThreshold,
             redirects: RedirectPolicy(
                 follow: followRedirects ?? defaults.followRedirects ?? builtIn.redirects.follow,

@@ -8,28 +8,79 @@ public struct ResponseConditions: Sendable, Equatable {
     public var json: [JSONCondition] = []
     /// Patterns the body must not match (`fail_if_body_matches`, as blackbox's key).
     public var failIfBodyMatches: [String] = []
+    /// Response header rules (`fail_if_header_matches`, `fail_if_header_not_matches`).
+    public var headers: [HeaderCondition] = []
     /// Slower than this fails the probe as `too_slow` (`max_duration`).
     public var maxDuration: Duration?
 
-    public init(json: [JSONCondition] = [], failIfBodyMatches: [String] = [], maxDuration: Duration? = nil) {
+    public init(
+        json: [JSONCondition] = [], failIfBodyMatches: [String] = [], headers: [HeaderCondition] = [], maxDuration: Duration? = nil
+    ) {
         self.json = json
         self.failIfBodyMatches = failIfBodyMatches
+        self.headers = headers
         self.maxDuration = maxDuration
     }
 
     var readsBody: Bool { !json.isEmpty || !failIfBodyMatches.isEmpty }
 
-    static let keys = ["conditions", "fail_if_body_matches", "max_duration"]
+    static let keys = ["conditions", "fail_if_body_matches", "fail_if_header_matches", "fail_if_header_not_matches", "max_duration"]
 
-    /// The conditions an endpoint (or `defaults`) names; each key that is absent is nil.
-    static func parse(_ mapping: ConfigMapping) throws(ConfigError) -> (json: [JSONCondition]?, failIfBodyMatches: [String]?, maxDuration: Duration?) {
+    /// What an endpoint (or `defaults`) names; each key that is absent is nil, so an endpoint's
+    /// list replaces the defaults' list and an absent one inherits it.
+    struct Keys {
+        var json: [JSONCondition]?
+        var failIfBodyMatches: [String]?
+        var headers: [HeaderCondition]?
+        var maxDuration: Duration?
+
+        func over(_ defaults: Keys) -> ResponseConditions {
+            ResponseConditions(
+                json: json ?? defaults.json ?? [], failIfBodyMatches: failIfBodyMatches ?? defaults.failIfBodyMatches ?? [],
+                headers: headers ?? defaults.headers ?? [], maxDuration: maxDuration ?? defaults.maxDuration)
+        }
+    }
+
+    static func parse(_ mapping: ConfigMapping) throws(ConfigError) -> Keys {
         let json = try mapping["conditions"].map { node throws(ConfigError) in
             try node.sequence().map { item throws(ConfigError) in try JSONCondition(item) }
         }
         let patterns = try mapping["fail_if_body_matches"].map { node throws(ConfigError) in
             try node.sequence().map { item throws(ConfigError) in try item.regexPattern() }
         }
-        return (json, patterns, try mapping["max_duration"]?.positiveDuration())
+        var headers: [HeaderCondition]?
+        for (key, mustMatch) in [("fail_if_header_matches", false), ("fail_if_header_not_matches", true)] {
+            guard let node = mapping[key] else { continue }
+            headers = (headers ?? []) + (try node.sequence().map { item throws(ConfigError) in try HeaderCondition(item, mustMatch: mustMatch) })
+        }
+        return Keys(json: json, failIfBodyMatches: patterns, headers: headers, maxDuration: try mapping["max_duration"]?.positiveDuration())
+    }
+}
+
+/// A rule on one response header, as blackbox writes it: with `fail_if_header_matches` the probe
+/// fails when any value matches (a missing header passes); with `fail_if_header_not_matches` it
+/// fails when no value matches, and a missing header fails unless `allow_missing: true`.
+public struct HeaderCondition: Sendable, Equatable {
+    public var header: String
+    public var pattern: String
+    public var mustMatch: Bool
+    public var allowMissing: Bool
+
+    public init(header: String, pattern: String, mustMatch: Bool, allowMissing: Bool = false) {
+        self.header = header
+        self.pattern = pattern
+        self.mustMatch = mustMatch
+        self.allowMissing = allowMissing
+    }
+
+    init(_ node: ConfigNode, mustMatch: Bool) throws(ConfigError) {
+        let mapping = try node.mapping(allowed: ["header", "regex", "allow_missing"])
+        guard let header = mapping["header"], let regex = mapping["regex"] else {
+            throw node.error("\(node.path) needs \"header\" (a response header name) and \"regex\"")
+        }
+        self.init(
+            header: try header.nonEmptyString(), pattern: try regex.regexPattern(), mustMatch: mustMatch,
+            allowMissing: try mapping["allow_missing"]?.bool() ?? false)
     }
 }
 

@@ -74,4 +74,6 @@ public enum FailureReason: String, Sendable, CaseIterable {
     case condition
     /// Slower than the endpoint's `max_duration`.
     case tooSlow = "too_slow"
+    /// A `fail_if_header_matches` / `fail_if_header_not_matches` rule.
+    case headerMismatch = "header_mismatch"
 }

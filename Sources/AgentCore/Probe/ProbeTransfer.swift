@@ -110,7 +110,7 @@ final class ProbeTransfer {
         if let bodyMatcher, !bodyMatcher.matches(transfer.body) {
             return ProbeFailure(reason: .bodyMismatch, message: bodyMatcher.mismatchMessage)
         }
-        return checker.failure(body: transfer.body, total: total)
+        return checker.failure(body: transfer.body, total: total, header: easy.responseHeader)
     }
 
     private static func httpVersion(_ code: Int) -> String? {

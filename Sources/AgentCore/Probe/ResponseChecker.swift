@@ -6,12 +6,14 @@ import Foundation
 struct ResponseChecker {
     private let conditions: ResponseConditions
     private let forbidden: [(pattern: String, regex: Regex<AnyRegexOutput>)]
+    private let headerRules: [(condition: HeaderCondition, regex: Regex<AnyRegexOutput>)]
     private let jsonPatterns: [String: Regex<AnyRegexOutput>]
 
     init(_ conditions: ResponseConditions) {
         self.conditions = conditions
         // Validated when the config was loaded.
         forbidden = conditions.failIfBodyMatches.compactMap { pattern in (try? Regex(pattern)).map { (pattern, $0) } }
+        headerRules = conditions.headers.compactMap { rule in (try? Regex(rule.pattern)).map { (rule, $0) } }
         var jsonPatterns: [String: Regex<AnyRegexOutput>] = [:]
         for condition in conditions.json where condition.comparison == .matches {
             if let pattern = condition.operands.first, let regex = try? Regex(pattern) { jsonPatterns[pattern] = regex }
@@ -21,9 +23,26 @@ struct ResponseChecker {
 
     var readsBody: Bool { conditions.readsBody }
 
-    func failure(body: [UInt8], total: Duration) -> ProbeFailure? {
+    /// - Parameter header: every value of a response header, by name.
+    func failure(body: [UInt8], total: Duration, header: (String) -> [String] = { _ in [] }) -> ProbeFailure? {
         if let limit = conditions.maxDuration, total > limit {
             return ProbeFailure(reason: .tooSlow, message: "took \(HumanUnits.format(total)), over max_duration \(HumanUnits.format(limit))")
+        }
+        for (rule, regex) in headerRules {
+            let values = header(rule.header)
+            let matching = values.first { $0.contains(regex) }
+            if rule.mustMatch, values.isEmpty, !rule.allowMissing {
+                return ProbeFailure(reason: .headerMismatch, message: "response has no \(rule.header) header (fail_if_header_not_matches)")
+            }
+            if rule.mustMatch, !values.isEmpty, matching == nil {
+                return ProbeFailure(
+                    reason: .headerMismatch,
+                    message: "\(rule.header): \(String(values[0].prefix(80))) does not match /\(rule.pattern)/ (fail_if_header_not_matches)")
+            }
+            if !rule.mustMatch, let matching {
+                return ProbeFailure(
+                    reason: .headerMismatch, message: "\(rule.header): \(String(matching.prefix(80))) matches /\(rule.pattern)/ (fail_if_header_matches)")
+            }
         }
         guard readsBody else { return nil }
         let text = String(decoding: body, as: UTF8.self)

@@ -23,6 +23,9 @@ CURLcode ccurl_easy_setopt_opensocket_callback(CURL *handle, ccurl_opensocket_ca
 CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode ccurl_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value);
 CURLcode ccurl_easy_getinfo_string(CURL *handle, CURLINFO info, const char **value);
+/* The values of response header `name` of the last response (after redirects), one per call:
+   `index` from 0; NULL when there is no such header or no more values. */
+const char *ccurl_response_header(CURL *handle, const char *name, size_t index);
 CURLcode ccurl_easy_getinfo_certinfo(CURL *handle, struct curl_certinfo **value);
 
 /* Values libcurl defines as macros, which Swift does not import. */
@@ -30,9 +33,6 @@ static const long CCURL_AUTH_BASIC = (long)CURLAUTH_BASIC;
 
 /* The running libcurl's version string, e.g. "7.88.1". */
 const char *ccurl_version(void);
-
-/* The value of the response header `name` of the last request, or NULL. */
-const char *ccurl_response_header(CURL *handle, const char *name);
 
 /*
  * Opens the socket libcurl asks for, as libcurl would, and reports the errno when it cannot:

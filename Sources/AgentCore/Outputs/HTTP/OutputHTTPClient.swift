@@ -123,7 +123,7 @@ public final class OutputHTTPClient: Sendable {
         return .success(
             OutputResponse(
                 status: easy.int(CURLINFO_RESPONSE_CODE), body: transfer.bodyText,
-                retryAfter: easy.responseHeader("Retry-After").flatMap { RetryAfter.parse($0, now: .now) }))
+                retryAfter: easy.responseHeader("Retry-After").first.flatMap { RetryAfter.parse($0, now: .now) }))
     }
 }
 

@@ -97,6 +97,17 @@ final class CurlEasy {
         return ccurl_easy_getinfo_off_t(handle, info, &value) == CURLE_OK ? .microseconds(Int64(value)) : .zero
     }
 
+    /// Every value of a response header of the last response (`Retry-After`, a header a
+    /// condition checks), in order; none when absent.
+    func responseHeader(_ name: String) -> [String] {
+        confinement.check("a libcurl easy handle")
+        var values: [String] = []
+        while values.count < 100, let value = ccurl_response_header(handle, name, values.count) {
+            values.append(String(cString: value))
+        }
+        return values
+    }
+
     func string(_ info: CURLINFO) -> String? {
         var value: UnsafePointer<CChar>?
         guard ccurl_easy_getinfo_string(handle, info, &value) == CURLE_OK, let value else {
@@ -104,11 +115,6 @@ final class CurlEasy {
         }
         let text = String(cString: value)
         return text.isEmpty ? nil : text
-    }
-
-    /// A response header of the last request, e.g. `Retry-After`.
-    func responseHeader(_ name: String) -> String? {
-        ccurl_response_header(handle, name).map { String(cString: $0) }
     }
 
     /// The server's certificate chain as libcurl describes it (`CURLOPT_CERTINFO`): one array of
