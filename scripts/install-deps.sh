@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(libcurl4-openssl-dev liblmdb-dev zlib1g-dev ca-certificates python3)
-[ "${1:-}" = test ] && packages+=(prometheus-pushgateway prometheus python3-venv kubectl)
+[ "${1:-}" = test ] && packages+=(prometheus-pushgateway prometheus python3-venv)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -10,16 +10,17 @@ import Testing
 /// The local HTTP server of a real agent: what each endpoint answers, health turning red, the
 /// page a browser gets, reloads, and a graceful stop under load.
 @Suite struct AgentServerTests {
-    static func config(target: TargetServer, endpoints: Int = 2, spool: String = TestEnvironment.temporaryDirectory("server"))
-        -> Configuration
-    {
+    static func config(
+        target: TargetServer, endpoints: Int = 2, interval: Duration = .milliseconds(100),
+        spool: String = TestEnvironment.temporaryDirectory("server")
+    ) -> Configuration {
         Configuration(
             agent: AgentConfig(node: "node <1>", job: "latency-agent"),
             spool: SpoolConfig(path: spool),
             endpoints: (0..<endpoints).map { index in
                 EndpointConfig(
                     name: index == 0 ? "api \"main\"" : "ep\(index)", url: target.url(index % 2 == 0 ? "/delay/5" : "/status/503"),
-                    interval: .milliseconds(100), timeout: .milliseconds(100))
+                    interval: interval, timeout: interval)
             },
             server: ServerConfig(address: "127.0.0.1", port: 0, enableReload: true))
     }
@@ -44,9 +45,12 @@ import Testing
     @Test func everyEndpointAnswersWhatItShould() async throws {
         let target = try TargetServer()
         defer { target.shutdown() }
-        let agent = try Agent(config: Self.config(target: target), stopSignals: [], logger: Logger(label: "test"))
+        // 250 ms timeouts for a 5 ms target: a loaded test machine must not turn one into a failure.
+        let agent = try Agent(config: Self.config(target: target, interval: .milliseconds(250)), stopSignals: [], logger: Logger(label: "test"))
         try await Self.withAgent(agent) { base in
-            try await Task.sleep(for: .seconds(1.2))
+            _ = try await TestEnvironment.eventually(seconds: 20, "eight probes of the first endpoint") {
+                target.requests(to: "/delay/5") >= 9 ? true : nil
+            }
             let health = try await Self.request(base + "/health")
             #expect(health.status == 200 && health.body == "ok\n")
             #expect(try await Self.request(base + "/ready").status == 200)
