@@ -397,6 +397,40 @@ import Yams
 
 /// The optional PodMonitor cannot be checked by kubernetes-validate (a CRD), so it is checked
 /// here against what it must match: the DaemonSet's pod labels and its named port.
+@Suite struct FileValueTests {
+    @Test func bodiesAndHeaderValuesComeFromFilesThatAreWatchedAndScrubbed() throws {
+        let directory = NSTemporaryDirectory() + "file-values-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "{\"query\": \"ping\"}\n".write(toFile: "\(directory)/body.json", atomically: true, encoding: .utf8)
+        try "k3y-from-a-mounted-secret\n".write(toFile: "\(directory)/key", atomically: true, encoding: .utf8)
+        try """
+            endpoints:
+              - url: http://a/
+                method: POST
+                body_file: \(directory)/body.json
+                headers: {X-Tenant: team-a, X-Custom: {file: \(directory)/key}}
+            """.write(toFile: "\(directory)/agent.yaml", atomically: true, encoding: .utf8)
+        let config = try ConfigLoader(environment: [:], hostname: "h").load(path: "\(directory)/agent.yaml")
+        let endpoint = config.endpoints[0]
+        #expect(endpoint.body == "{\"query\": \"ping\"}\n", "a body file is sent as it is")
+        #expect(endpoint.headers == [HTTPHeader(name: "X-Tenant", value: "team-a"),
+                                     HTTPHeader(name: "X-Custom", value: "k3y-from-a-mounted-secret", fromFile: true)])
+        #expect(config.scrubber.scrub("echo k3y-from-a-mounted-secret") == "echo <redacted>", "a header from a file is a secret whatever its name")
+        #expect(config.scrubber.scrub("echo team-a") == "echo team-a")
+        #expect(Set(config.sourceFiles) == Set(["agent.yaml", "body.json", "key"].map { "\(directory)/\($0)" }), "both are watched")
+    }
+
+    @Test func aBodyIsInlineOrFromAFile() throws {
+        #expect {
+            try ConfigLoader(environment: [:], hostname: "h").parse(
+                yaml: "endpoints:\n  - url: http://a/\n    body: x\n    body_file: /etc/hostname\n", source: "t")
+        } throws: { error in
+            (error as? ConfigError)?.line == 4 && (error as? ConfigError)?.message.contains("body_file and body exclude each other") == true
+        }
+    }
+}
+
 @Suite struct ProxyConfigTests {
     @Test func environmentProxiesAreOffUnlessAskedForAndDefaultsApply() throws {
         let loader = ConfigLoader(environment: [:], hostname: "h")

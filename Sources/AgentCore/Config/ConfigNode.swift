@@ -46,20 +46,31 @@ struct ConfigNode {
 
     /// A mapping whose keys are free-form (headers, static labels), with string values.
     func stringMap() throws(ConfigError) -> [(key: String, keyNode: ConfigNode, value: String)] {
+        try entries().map { entry throws(ConfigError) in (entry.key, entry.keyNode, try entry.value.string()) }
+    }
+
+    /// A mapping whose keys are free-form names (unique regardless of case), with any values.
+    func entries() throws(ConfigError) -> [(key: String, keyNode: ConfigNode, value: ConfigNode)] {
         guard case .mapping(let mapping) = node else {
             throw error("\(path) must be a mapping of names to values, found \(kind)")
         }
         var seen = Set<String>()
-        var result: [(String, ConfigNode, String)] = []
+        var result: [(String, ConfigNode, ConfigNode)] = []
         for (key, value) in mapping {
             let keyNode = ConfigNode(node: key, path: path, context: context)
             let name = try keyNode.string()
             guard seen.insert(name.lowercased()).inserted else {
                 throw keyNode.error("\"\(name)\" appears twice in \(path)")
             }
-            result.append((name, keyNode, try ConfigNode(node: value, path: join(name), context: context).string()))
+            result.append((name, keyNode, ConfigNode(node: value, path: join(name), context: context)))
         }
         return result
+    }
+
+    /// Whether the node is a mapping (rather than a scalar or a list).
+    var isMapping: Bool {
+        if case .mapping = node { return true }
+        return false
     }
 
     func sequence() throws(ConfigError) -> [ConfigNode] {
@@ -143,14 +154,23 @@ struct ConfigNode {
     /// The contents of the file named by this scalar, for `*_file` secrets mounted from Kubernetes
     /// Secrets. One trailing newline is dropped, as editors and `kubectl create secret` add one.
     func secretFile() throws(ConfigError) -> Secret {
+        var text = try textFile()
+        if text.hasSuffix("\r\n") { text.removeLast(2) } else if text.hasSuffix("\n") { text.removeLast() }
+        return Secret(text)
+    }
+
+    /// The text of the file named by this scalar (`body_file`), as it is; a reload on change
+    /// watches it.
+    func textFile() throws(ConfigError) -> String {
         let filePath = try string()
         context.reads.record(filePath)
         guard let data = FileManager.default.contents(atPath: filePath) else {
             throw error("\(path): cannot read file \"\(filePath)\" (missing or not readable by this user)")
         }
-        var text = String(decoding: data, as: UTF8.self)
-        if text.hasSuffix("\r\n") { text.removeLast(2) } else if text.hasSuffix("\n") { text.removeLast() }
-        return Secret(text)
+        guard data.count <= ConfigLoader.maxFileBytes else {
+            throw error("\(path): file \"\(filePath)\" has \(data.count) bytes; at most \(ConfigLoader.maxFileBytes) are read")
+        }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// The path in this scalar, checked to be a readable file now rather than at the first probe.

@@ -86,14 +86,19 @@ public struct HTTPHeader: Sendable, Equatable, CustomStringConvertible, CustomDe
     public var description: String { "\(name): <redacted>" }
     public var debugDescription: String { description }
 
-    public init(name: String, value: String) {
+    /// Read from a file (`{file: PATH}`): a secret whatever the header's name.
+    public var fromFile: Bool
+
+    public init(name: String, value: String, fromFile: Bool = false) {
         self.name = name
         self.value = value
+        self.fromFile = fromFile
     }
 
     /// Whether the value is likely a credential (Authorization, Cookie, X-Api-Key, …), and so
     /// scrubbed from anything a backend sends back.
     var isSensitive: Bool {
+        if fromFile { return true }
         let lower = name.lowercased()
         return ["auth", "token", "key", "secret", "password", "cookie", "session", "signature", "credential"]
             .contains { lower.contains($0) }
@@ -195,7 +200,7 @@ struct EndpointOverrides {
     var alerts: ConfigMapping?
 
     static let keys = [
-        "method", "headers", "body", "interval", "timeout", "expected_status", "body_match", "latency_threshold",
+        "method", "headers", "body", "body_file", "interval", "timeout", "expected_status", "body_match", "latency_threshold",
         "follow_redirects", "max_redirects", "max_body_size", "tls", "ip_family", "connection", "alerts",
     ] + ConfigMapping.authorizationKeys + ProxyConfig.keys + ResponseConditions.keys
 
@@ -210,17 +215,26 @@ struct EndpointOverrides {
             self.method = method
         }
         if let node = mapping["headers"] {
-            for (name, keyNode, value) in try node.stringMap() {
+            for (name, keyNode, valueNode) in try node.entries() {
+                // `{file: PATH}`: the value is a mounted secret, re-read when the file changes.
+                let fromFile = valueNode.isMapping
+                let value = fromFile
+                    ? try valueNode.mapping(allowed: ["file"]).required("file").secretFile().exposedValue
+                    : try valueNode.string()
                 guard !name.isEmpty, name.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != ":" }) else {
                     throw keyNode.error("header name \"\(name)\" in \(node.path) is not a valid HTTP header name")
                 }
                 guard !value.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) else {
                     throw keyNode.error("the value of header \"\(name)\" in \(node.path) contains a line break or control character")
                 }
-                headers.append(HTTPHeader(name: name, value: value))
+                headers.append(HTTPHeader(name: name, value: value, fromFile: fromFile))
             }
         }
         body = try mapping["body"]?.string()
+        if let node = mapping["body_file"] {
+            guard body == nil else { throw node.error("\(node.path) and body exclude each other: give the body inline or in a file") }
+            body = try node.textFile()
+        }
         if let node = mapping["interval"] { interval = (try node.positiveDuration(), node) }
         if let node = mapping["timeout"] { timeout = (try node.positiveDuration(), node) }
         if let node = mapping["expected_status"] { expectedStatus = try StatusCodeSet(node) }
