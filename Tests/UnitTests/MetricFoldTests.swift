@@ -116,6 +116,48 @@ import Testing
             """)
     }
 
+    /// blackbox_exporter's gauges, with its names and values, from the last probe.
+    @Test func theBlackboxGaugesDescribeTheLastProbe() {
+        var fold = MetricFold(buckets: [0.05], uptimeWindow: .seconds(60))
+        var result = Self.result(total: 40_000, failure: .bodyMismatch)
+        result.httpVersion = "2"
+        result.redirects = 2
+        result.remoteIP = "::1"
+        result.timings.tls = .microseconds(300)
+        fold.add(result)
+        let names = ["probe_dns_lookup_time_seconds", "probe_http_ssl", "probe_http_version", "probe_http_redirects", "probe_ip_protocol",
+                     "probe_failed_due_to_regex"]
+        let body = ExpositionWriter.renderText(fold.metricFamilies().filter { names.contains($0.name) })
+        let samples = body.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        #expect(samples == [
+            #"probe_dns_lookup_time_seconds{endpoint="api"} 0.000100"#, #"probe_http_ssl{endpoint="api"} 1"#,
+            #"probe_http_version{endpoint="api"} 2"#, #"probe_http_redirects{endpoint="api"} 2"#, #"probe_ip_protocol{endpoint="api"} 6"#,
+            #"probe_failed_due_to_regex{endpoint="api"} 1"#,
+        ])
+        var plain = Self.result(total: 1000)
+        plain.remoteIP = "127.0.0.1"
+        fold.add(plain)
+        let after = ExpositionWriter.renderText(fold.metricFamilies().filter { names.contains($0.name) })
+        #expect(after.contains(#"probe_ip_protocol{endpoint="api"} 4"#) && after.contains(#"probe_http_ssl{endpoint="api"} 0"#)
+            && after.contains(#"probe_failed_due_to_regex{endpoint="api"} 0"#) && after.contains(#"probe_http_version{endpoint="api"} 0"#))
+        let restored = MetricFold(decoding: fold.encoded(), like: MetricFold(buckets: [0.05], uptimeWindow: .seconds(60)))
+        #expect(restored == fold, "the details survive a restart")
+    }
+
+    /// A fold saved by the previous release (coding version 1, without the details) still loads:
+    /// an upgrade continues every counter.
+    @Test func aVersionOneFoldStillLoads() throws {
+        let previous = fold([Self.result(total: 1000), Self.result(total: 2000, failure: .timeout)])
+        let current = previous.encoded()
+        // Version 1 is version 2 without the details' four bytes at the end of each endpoint
+        // (no HTTP version, 0 redirects, IP protocol 0, no flags).
+        #expect(current.first == 2 && Array(current.suffix(4)) == [0, 0, 0, 0])
+        let versionOne = [1] + current.dropFirst().dropLast(4)
+        let loaded = try #require(MetricFold(decoding: Array(versionOne), like: fold([])))
+        #expect(loaded == previous)
+        #expect(MetricFold(decoding: [3] + current.dropFirst(), like: fold([])) == nil, "a newer version is not guessed at")
+    }
+
     @Test func labelValuesAreEscaped() {
         let family = MetricFamily(
             name: "m", help: "help with \\ and\nnewline", kind: .gauge,

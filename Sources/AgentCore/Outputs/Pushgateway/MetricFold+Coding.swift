@@ -1,5 +1,6 @@
 extension MetricFold {
-    static let codingVersion: UInt8 = 1
+    /// 2 added the last probe's details (blackbox's gauges); a version 1 fold still loads, without them.
+    static let codingVersion: UInt8 = 2
 
     /// The fold as the Pushgateway reader's spool state.
     public func encoded() -> [UInt8] {
@@ -40,6 +41,11 @@ extension MetricFold {
                 writer.unsigned(minute.succeeded)
                 writer.unsigned(minute.total)
             }
+            let details = metrics.last.details
+            writer.optional(details.httpVersion) { $0.string($1) }
+            writer.unsigned(UInt64(details.redirects))
+            writer.byte(UInt8(details.ipProtocol))
+            writer.byte((details.usedTLS ? 1 : 0) | (details.failedDueToRegex ? 2 : 0))
         }
         return writer.bytes
     }
@@ -55,7 +61,8 @@ extension MetricFold {
     }
 
     private func decodeEndpoints(_ reader: inout ByteReader) throws(ByteReader.Malformed) -> [String: EndpointMetrics]? {
-        guard try reader.byte() == Self.codingVersion else { return nil }
+        let version = try reader.byte()
+        guard version == 1 || version == Self.codingVersion else { return nil }
         var savedBounds: [[Double]] = []
         for _ in 0..<2 {
             let count = Int(try reader.unsigned())
@@ -99,11 +106,18 @@ extension MetricFold {
             for _ in 0..<count4 {
                 uptime.append(UptimeMinute(minute: try reader.signed(), succeeded: try reader.unsigned(), total: try reader.unsigned()))
             }
+            var last = LastProbe(startedAt: startedAt, success: success, statusCode: statusCode, total: total, phases: phases)
+            if version >= 2 {
+                last.details.httpVersion = try reader.optional { (r: inout ByteReader) throws(ByteReader.Malformed) in try r.string() }
+                last.details.redirects = Int(try reader.unsigned())
+                last.details.ipProtocol = Int(try reader.byte())
+                let flags = try reader.byte()
+                last.details.usedTLS = flags & 1 != 0
+                last.details.failedDueToRegex = flags & 2 != 0
+            }
             endpoints[name] = EndpointMetrics(
                 url: url, method: method, successes: successes, failures: failures, failuresByReason: byReason,
-                latency: histograms[0], phases: Array(histograms.dropFirst()),
-                last: LastProbe(startedAt: startedAt, success: success, statusCode: statusCode, total: total, phases: phases),
-                chainEarliestExpiry: chain, uptime: uptime)
+                latency: histograms[0], phases: Array(histograms.dropFirst()), last: last, chainEarliestExpiry: chain, uptime: uptime)
         }
         guard reader.isAtEnd else { throw ByteReader.Malformed() }
         return endpoints

@@ -32,6 +32,17 @@ extension MetricFold {
         var info = MetricFamily(
             name: "probe_endpoint_info", help: "The URL and method of each endpoint (credentials removed).",
             kind: .gauge)
+        // blackbox_exporter's names, so its users' dashboards and rules read these unchanged.
+        var dnsLookup = MetricFamily(
+            name: "probe_dns_lookup_time_seconds", help: "Name resolution time of the last probe in seconds.", kind: .gauge)
+        var ssl = MetricFamily(name: "probe_http_ssl", help: "Whether the last probe used TLS.", kind: .gauge)
+        var version = MetricFamily(
+            name: "probe_http_version", help: "HTTP version of the last probe's response (0 without one).", kind: .gauge)
+        var redirects = MetricFamily(name: "probe_http_redirects", help: "Redirects the last probe followed.", kind: .gauge)
+        var ipProtocol = MetricFamily(
+            name: "probe_ip_protocol", help: "IP version of the address the last probe reached (0: none).", kind: .gauge)
+        var regex = MetricFamily(
+            name: "probe_failed_due_to_regex", help: "Whether the last probe failed on a body pattern.", kind: .gauge)
 
         for name in endpoints.keys.sorted() {
             let metrics = endpoints[name]!
@@ -68,11 +79,19 @@ extension MetricFold {
                 expiry.samples.append(.init(labels: label, value: "\(chain.unixSeconds)"))
             }
             lastTime.samples.append(.init(labels: label, value: metrics.last.startedAt.unixSecondsText))
+            let details = metrics.last.details
+            let resolve = metrics.last.phases.first ?? nil
+            dnsLookup.samples.append(.init(labels: label, value: (resolve ?? .zero).secondsText))
+            ssl.samples.append(.init(labels: label, value: details.usedTLS ? "1" : "0"))
+            version.samples.append(.init(labels: label, value: details.httpVersion ?? "0"))
+            redirects.samples.append(.init(labels: label, value: "\(details.redirects)"))
+            ipProtocol.samples.append(.init(labels: label, value: "\(details.ipProtocol)"))
+            regex.samples.append(.init(labels: label, value: details.failedDueToRegex ? "1" : "0"))
             info.samples.append(.init(labels: label + [("url", metrics.url), ("method", metrics.method)], value: "1"))
         }
         return [
             requests, latency, uptime, success, duration, status, phases, phaseHistograms, expiry, failures, lastTime,
-            info,
+            info, dnsLookup, ssl, version, redirects, ipProtocol, regex,
         ]
     }
 

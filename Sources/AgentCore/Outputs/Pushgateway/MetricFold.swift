@@ -47,6 +47,18 @@ public struct MetricFold: Sendable, Equatable {
         public var total: Duration
         /// One per `Phase`, in its order; nil for a phase the probe did not reach.
         public var phases: [Duration?]
+        /// What blackbox_exporter's gauges tell of the last probe.
+        public var details = Details()
+
+        public struct Details: Sendable, Equatable {
+            /// "1.1", "2"; nil without a response.
+            public var httpVersion: String?
+            public var redirects = 0
+            /// 4 or 6; 0 when no address was reached.
+            public var ipProtocol = 0
+            public var usedTLS = false
+            public var failedDueToRegex = false
+        }
     }
 
     public struct UptimeMinute: Sendable, Equatable {
@@ -102,7 +114,11 @@ public struct MetricFold: Sendable, Equatable {
         }
         metrics.last = LastProbe(
             startedAt: result.startedAt, success: result.succeeded, statusCode: result.statusCode,
-            total: result.timings.total, phases: phaseValues.map { $0.map { .microseconds($0) } })
+            total: result.timings.total, phases: phaseValues.map { $0.map { .microseconds($0) } },
+            details: LastProbe.Details(
+                httpVersion: result.httpVersion, redirects: result.redirects,
+                ipProtocol: result.remoteIP.map { $0.contains(":") ? 6 : 4 } ?? 0, usedTLS: result.timings.tls != nil,
+                failedDueToRegex: result.failure?.reason == .bodyMismatch))
         if let expiry = result.chainEarliestExpiry { metrics.chainEarliestExpiry = expiry }
         let minute = result.startedAt.truncated(to: .seconds(60)).unixSeconds / 60
         if let index = metrics.uptime.lastIndex(where: { $0.minute == minute }) {
