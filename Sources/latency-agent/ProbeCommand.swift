@@ -12,6 +12,8 @@ struct ProbeCommand: AsyncParsableCommand {
               latency-agent probe https://example.com/
               latency-agent probe https://api.internal/health --header 'Authorization: Bearer TOKEN' --count 5
               latency-agent probe http://127.0.0.1:8080/ --warm --count 3 --json
+              latency-agent probe https://api.internal/search -d '{"q":"x"}' --expect-status 200,204 --expect-body '"hits"'
+              latency-agent probe https://mtls.internal/ --cert client.pem --key client.key --ipv6
             Exit status: 0 when every probe succeeded, 1 otherwise.
             """)
 
@@ -30,8 +32,29 @@ struct ProbeCommand: AsyncParsableCommand {
     @Option(help: "Timeout of each probe.")
     var timeout: String = "10s"
 
-    @Option(name: .shortAndLong, help: "HTTP method.")
-    var method: String = "GET"
+    @Option(name: .shortAndLong, help: "HTTP method (default GET, or POST with --data).")
+    var method: String?
+
+    @Option(name: [.customShort("d"), .long], help: "Request body, as curl's -d (makes the method POST unless --method says otherwise).")
+    var data: String?
+
+    @Option(help: "Status codes that count as success: codes, ranges and classes, comma-separated (default 2xx).")
+    var expectStatus: String?
+
+    @Option(help: "Text the response body must contain.")
+    var expectBody: String?
+
+    @Flag(name: [.customShort("4"), .long], help: "Connect over IPv4 only.")
+    var ipv4 = false
+
+    @Flag(name: [.customShort("6"), .long], help: "Connect over IPv6 only.")
+    var ipv6 = false
+
+    @Option(help: "Client certificate (PEM) for mutual TLS.")
+    var cert: String?
+
+    @Option(help: "The client certificate's private key (PEM).")
+    var key: String?
 
     @Flag(help: "Reuse the connection between probes (the first probe still pays for DNS, TCP and TLS).")
     var warm = false
@@ -59,11 +82,25 @@ struct ProbeCommand: AsyncParsableCommand {
         guard (1...10_000).contains(count) else { throw ValidationError("--count must be between 1 and 10000") }
         guard HumanUnits.duration(interval) != nil else { throw ValidationError("--interval \"\(interval)\" is not a duration") }
         guard (HumanUnits.duration(timeout) ?? .zero) > .zero else { throw ValidationError("--timeout \"\(timeout)\" is not a duration") }
+        if ipv4 && ipv6 { throw ValidationError("--ipv4 and --ipv6 exclude each other") }
+        if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
+        for file in [cert, key, caFile].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: file) {
+            throw ValidationError("cannot read file \"\(file)\"")
+        }
+        if let expectStatus, expectedStatus(expectStatus) == nil {
+            throw ValidationError("--expect-status \"\(expectStatus)\" must be codes (200), ranges (200-299) or classes (2xx), comma-separated")
+        }
         if proxy != nil && proxyFromEnvironment { throw ValidationError("--proxy and --proxy-from-environment exclude each other") }
         if let proxy, let problem = ProxyConfig.problem(proxy) { throw ValidationError("--proxy \(problem)") }
         for line in header where !line.contains(":") {
             throw ValidationError("--header \"\(line.prefix(40))\" needs the form 'Name: value'")
         }
+    }
+
+    private func expectedStatus(_ text: String) -> StatusCodeSet? {
+        let ranges = text.split(separator: ",").map { StatusCodeSet.parseItem($0.trimmingCharacters(in: .whitespaces)) }
+        guard !ranges.isEmpty, !ranges.contains(where: { $0 == nil }) else { return nil }
+        return StatusCodeSet(ranges.compactMap { $0 })
     }
 
     func run() async throws {
@@ -75,10 +112,11 @@ struct ProbeCommand: AsyncParsableCommand {
         }
         let timeout = HumanUnits.duration(timeout)!
         let endpoint = EndpointConfig(
-            name: URLRedaction.display(url), url: url, method: method.uppercased(), headers: headers,
-            interval: max(timeout, HumanUnits.duration(interval)!), timeout: timeout,
-            redirects: RedirectPolicy(follow: !noFollow), tls: TLSConfig(caFile: caFile, insecure: insecure),
-            connection: warm ? .warm : .cold,
+            name: URLRedaction.display(url), url: url, method: (method ?? (data == nil ? "GET" : "POST")).uppercased(), headers: headers,
+            body: data, interval: max(timeout, HumanUnits.duration(interval)!), timeout: timeout,
+            expectedStatus: expectStatus.flatMap(expectedStatus) ?? .success, bodyMatch: expectBody.map { .contains($0) },
+            redirects: RedirectPolicy(follow: !noFollow), tls: TLSConfig(caFile: caFile, certFile: cert, keyFile: key, insecure: insecure),
+            ipFamily: ipv4 ? .ipv4 : (ipv6 ? .ipv6 : .any), connection: warm ? .warm : .cold,
             proxy: proxy.map { .url($0, noProxy: []) } ?? (proxyFromEnvironment ? .environment : .direct))
         let scrubber = SecretScrubber(secrets: headers.filter { !$0.value.isEmpty }.map(\.value) + URLRedaction.credentials(in: url))
         var logger = Logger(label: "latency-agent")

@@ -66,7 +66,13 @@ import Testing
             #expect((hour["probes"] as? Int ?? 0) >= 8)
             #expect(hour["uptime_percent"] as? Double == 100)
             let p50 = try #require(hour["p50_seconds"] as? Double)
-            #expect(p50 >= 0.005 && p50 < 0.05, "p50 of a 5 ms target, within one histogram bucket: \(p50)")
+            // The page's p50 is a bucket bound: at least the 5 ms the target holds, and no higher than
+            // the bucket of the slowest successful probe recorded (the spool holds at least what
+            // the page was built from). A loaded machine moves the figure, never past these.
+            let slowest = try agent.spool.results(after: 0, limit: 100_000)
+                .filter { $0.value.endpoint == "api \"main\"" && $0.value.succeeded }.map(\.value.timings.total).max()
+            let ceiling = LatencyWindows.bounds.first { Duration.microseconds($0) >= (slowest ?? .zero) }.map { Double($0) / 1e6 } ?? .infinity
+            #expect(p50 >= 0.005 && p50 <= ceiling, "p50 \(p50) s, slowest probe \(String(describing: slowest))")
             #expect((endpoints[1]["last_hour"] as? [String: Any])?["uptime_percent"] as? Double == 0)
             let last = try #require(endpoints[1]["last"] as? [String: Any])
             #expect(last["status"] as? Int == 503 && last["reason"] as? String == "http_status")

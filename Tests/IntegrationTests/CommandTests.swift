@@ -52,6 +52,30 @@ import Testing
         #expect(bad.status == .exited(64) && bad.error.contains("--proxy must be a proxy URL"), "\(bad.error)")
     }
 
+    /// The probe command's request and expectation flags, as curl and blackbox users write them.
+    @Test func probeFlagsSetTheRequestAndTheExpectations() async throws {
+        let target = try TargetServer()
+        defer { target.shutdown() }
+        let posted = try await Self.run(["probe", target.url("/status/204"), "-d", "{\"q\":1}", "--expect-status", "204", "--json", "-4"])
+        #expect(posted.status.isSuccess, "\(posted.output) \(posted.error)")
+        #expect(posted.output.contains("\"method\":\"POST\""), "-d makes it a POST: \(posted.output)")
+        let wrongStatus = try await Self.run(["probe", target.url("/ok"), "--expect-status", "3xx,404", "--json"])
+        #expect(wrongStatus.status == .exited(1) && wrongStatus.output.contains("status 200 is not one of 300-399,404"), "\(wrongStatus.output)")
+        let body = try await Self.run(["probe", target.url("/health/DOWN"), "--expect-body", "\"UP\"", "--json"])
+        #expect(body.status == .exited(1) && body.output.contains("body_mismatch"), "\(body.output)")
+        let v6 = try await Self.run(["probe", target.url("/ok"), "--ipv6", "--json"])
+        #expect(v6.status == .exited(1), "the target listens on 127.0.0.1 only: \(v6.output)")
+        for (arguments, message) in [
+            (["--ipv4", "--ipv6"], "--ipv4 and --ipv6 exclude each other"), (["--cert", "/etc/hostname"], "--cert and --key go together"),
+            (["--expect-status", "20x"], "--expect-status \"20x\" must be codes"),
+            (["--cert", "/nonexistent.pem", "--key", "/etc/hostname"], "cannot read file \"/nonexistent.pem\""),
+        ] {
+            let refused = try await Self.run(["probe", target.url("/ok")] + arguments)
+            #expect(refused.status == .exited(64) && refused.error.contains(message), "\(arguments): \(refused.error)")
+        }
+        #expect(target.requests(to: "/ok") == 1, "refused flags probe nothing (one /ok probe was the wrong-status one)")
+    }
+
     /// What `check-config` refuses, `run` refuses in the same words, and neither gets as far as
     /// a raw Swift error or a probe.
     @Test(arguments: [
