@@ -210,10 +210,16 @@ import Testing
         config.server = nil
         config.outputs.loki = LokiConfig(connection: ConnectionConfig(url: loki.pushURL), batchWait: .milliseconds(100))
         let agent = try Agent(config: config, stopSignals: [], logger: Logger(label: "test"))
-        try await withRunningAgent(agent) { _ in try await Task.sleep(for: .seconds(1.5)) }
+        // Stopped while 200 endpoints are busy: once the targets have seen 300 probes (1.5 s on
+        // a quiet machine; longer on a loaded one, never a fixed sleep that may catch too few).
+        try await withRunningAgent(agent) { _ in
+            _ = try await TestEnvironment.eventually(seconds: 30, "real load") {
+                target.requests(to: "/delay/5") + target.requests(to: "/status/503") >= 300 ? true : nil
+            }
+        }
         let made = target.requests(to: "/delay/5") + target.requests(to: "/status/503")
         let recorded = Int(agent.spool.lastSequence)
-        #expect(made > 200, "real load (on a busy machine fewer than the 3,000 due)")
+        #expect(made >= 300, "stopped under load")
         #expect(recorded >= made, "every probe the targets saw was recorded (under load some also failed before reaching them)")
         #expect(loki.streams.values.reduce(0) { $0 + $1.count } == recorded, "every recorded probe reached Loki before exit")
     }

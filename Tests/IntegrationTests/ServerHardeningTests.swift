@@ -23,13 +23,25 @@ import Testing
             try await Subprocess.run(
                 .name("prlimit"), arguments: ["--nofile=\(openFiles):\(openFiles)", "--", binary, "run", "--config", path],
                 input: .none, output: .string(limit: 16 << 20), error: .string(limit: 1 << 20)
-            ) { execution in
-                _ = try await TestEnvironment.eventually(seconds: 20, "the agent's server") {
-                    (try? await AgentServerTests.request(base + "/health")) != nil ? true : nil
+            ) { execution -> (any Error)? in
+                do {
+                    _ = try await TestEnvironment.eventually(seconds: 20, "the agent's server") {
+                        (try? await AgentServerTests.request(base + "/health")) != nil ? true : nil
+                    }
+                    try await body(base, execution.processIdentifier.value)
+                } catch {
+                    // Stop the agent and fail with its own words: what it logged says why.
+                    try? execution.send(signal: .terminate)
+                    return error
                 }
-                try await body(base, execution.processIdentifier.value)
                 try execution.send(signal: .terminate)
+                return nil
             }
+        }
+        if let failure = result.closureResult {
+            let log = result.standardOutput.split(separator: "\n").suffix(15).joined(separator: "\n")
+            Issue.record("\(failure)\nthe agent exited \(result.terminationStatus); its last log lines:\n\(log)\n\(result.standardError)")
+            throw failure
         }
         #expect(result.terminationStatus.isSuccess, "\(result.standardError)")
         return result.standardOutput
