@@ -9,7 +9,9 @@ import Testing
     }
 
     static func failure(_ yaml: String, body: String, total: Duration = .milliseconds(10)) throws -> ProbeFailure? {
-        ResponseChecker(try conditions(yaml)).failure(body: Array(body.utf8), total: total)
+        let endpoint = try ConfigLoader(environment: [:], hostname: "h").parse(yaml: "endpoints:\n  - url: http://a/\n" + yaml, source: "t")
+            .endpoints[0]
+        return ResponseChecker(endpoint.conditions, bodyMatch: endpoint.bodyMatch).failure(body: Array(body.utf8), total: total)
     }
 
     static let health = #"{"status":"UP","checks":[{"name":"db","state":"DOWN","latency_ms":12.5}],"version":3,"ok":true,"a.b":"x","none":null}"#
@@ -38,6 +40,17 @@ import Testing
         } else {
             #expect(failure == nil, "\(String(describing: failure))")
         }
+    }
+
+    @Test func bodyMatchIsOneOfTheChecks() throws {
+        #expect(try Self.failure("    body_match: {contains: UP}\n", body: Self.health) == nil)
+        #expect(try Self.failure("    body_match: {contains: MAINTENANCE}\n", body: Self.health)
+            == ProbeFailure(reason: .bodyMismatch, message: "response body does not contain \"MAINTENANCE\""))
+        #expect(try Self.failure("    body_match: {regex: \"version.:3\"}\n", body: Self.health) == nil)
+        #expect(try Self.failure("    body_match: {regex: \"^ok$\"}\n", body: Self.health)?.message == "response body does not match /^ok$/")
+        #expect(try Self.failure("    body_match: {contains: \"\"}\n", body: "") == nil, "an empty needle matches anything")
+        let checker = ResponseChecker(.init(), bodyMatch: .contains("\u{FFFD}"))
+        #expect(checker.failure(body: [0xff, 0xfe], total: .zero) == nil, "invalid UTF-8 is read with replacement characters")
     }
 
     @Test func aBodyThatIsNotJSONFailsItsConditions() throws {

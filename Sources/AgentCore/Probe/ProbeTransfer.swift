@@ -8,7 +8,6 @@ final class ProbeTransfer {
     let endpoint: EndpointConfig
     let transfer: CurlTransfer
     private let headers: CurlStringList
-    private let bodyMatcher: BodyMatcher?
     private let checker: ResponseChecker
     private let scrubber: SecretScrubber
     private(set) var startedAt = Timestamp(unixNanoseconds: 0)
@@ -18,10 +17,9 @@ final class ProbeTransfer {
     init(endpoint: EndpointConfig, userAgent: String, scrubber: SecretScrubber) throws(CurlError) {
         self.endpoint = endpoint
         self.scrubber = scrubber
-        self.bodyMatcher = endpoint.bodyMatch.map(BodyMatcher.init)
-        self.checker = ResponseChecker(endpoint.conditions)
+        self.checker = ResponseChecker(endpoint.conditions, bodyMatch: endpoint.bodyMatch)
         self.transfer = try CurlTransfer(
-            keepBody: bodyMatcher == nil && !checker.readsBody ? 0 : endpoint.maxBodyBytes, bodyLimit: endpoint.maxBodyBytes, keepsDescriptorReserve: true)
+            keepBody: checker.readsBody ? endpoint.maxBodyBytes : 0, bodyLimit: endpoint.maxBodyBytes, keepsDescriptorReserve: true)
         self.headers = CurlStringList(
             endpoint.headers.map { "\($0.name): \($0.value)" } + (endpoint.authorization?.headerLines ?? []))
         try configure(userAgent: userAgent)
@@ -106,9 +104,6 @@ final class ProbeTransfer {
         guard endpoint.expectedStatus.contains(statusCode) else {
             return ProbeFailure(
                 reason: .httpStatus, message: "status \(statusCode) is not one of \(endpoint.expectedStatus)")
-        }
-        if let bodyMatcher, !bodyMatcher.matches(transfer.body) {
-            return ProbeFailure(reason: .bodyMismatch, message: bodyMatcher.mismatchMessage)
         }
         return checker.failure(body: transfer.body, total: total, header: easy.responseHeader)
     }

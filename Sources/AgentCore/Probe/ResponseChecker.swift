@@ -1,17 +1,23 @@
 import Foundation
 
-/// Checks an answer against its endpoint's `ResponseConditions`, in the order a person reads
-/// them: too slow first (it says nothing about the body), then the patterns the body must not
-/// match, then the JSON conditions. Pure, so every rule is tested without a server.
+/// Checks an answer whose status passed against the rest of what its endpoint asks, in the order
+/// a person reads it: too slow first (it says nothing about the body), then the headers, then
+/// `body_match`, the patterns the body must not match, and the JSON conditions. Bodies are read
+/// as UTF-8 with invalid bytes replaced, so matching stays total on binary responses. Pure, so
+/// every rule is tested without a server.
 struct ResponseChecker {
     private let conditions: ResponseConditions
+    private let bodyMatch: BodyMatch?
+    private let bodyMatchRegex: Regex<AnyRegexOutput>?
     private let forbidden: [(pattern: String, regex: Regex<AnyRegexOutput>)]
     private let headerRules: [(condition: HeaderCondition, regex: Regex<AnyRegexOutput>)]
     private let jsonPatterns: [String: Regex<AnyRegexOutput>]
 
-    init(_ conditions: ResponseConditions) {
+    init(_ conditions: ResponseConditions, bodyMatch: BodyMatch? = nil) {
         self.conditions = conditions
-        // Validated when the config was loaded.
+        self.bodyMatch = bodyMatch
+        // Patterns were validated when the config was loaded.
+        if case .regex(let pattern) = bodyMatch { bodyMatchRegex = try? Regex(pattern) } else { bodyMatchRegex = nil }
         forbidden = conditions.failIfBodyMatches.compactMap { pattern in (try? Regex(pattern)).map { (pattern, $0) } }
         headerRules = conditions.headers.compactMap { rule in (try? Regex(rule.pattern)).map { (rule, $0) } }
         var jsonPatterns: [String: Regex<AnyRegexOutput>] = [:]
@@ -21,7 +27,7 @@ struct ResponseChecker {
         self.jsonPatterns = jsonPatterns
     }
 
-    var readsBody: Bool { conditions.readsBody }
+    var readsBody: Bool { bodyMatch != nil || conditions.readsBody }
 
     /// - Parameter header: every value of a response header, by name.
     func failure(body: [UInt8], total: Duration, header: (String) -> [String] = { _ in [] }) -> ProbeFailure? {
@@ -46,6 +52,14 @@ struct ResponseChecker {
         }
         guard readsBody else { return nil }
         let text = String(decoding: body, as: UTF8.self)
+        switch bodyMatch {
+        case .contains(let needle) where !needle.isEmpty && !text.contains(needle):
+            return ProbeFailure(reason: .bodyMismatch, message: "response body does not contain \"\(needle)\"")
+        case .regex(let pattern) where !(bodyMatchRegex.map { text.contains($0) } ?? false):
+            return ProbeFailure(reason: .bodyMismatch, message: "response body does not match /\(pattern)/")
+        default:
+            break
+        }
         if let match = forbidden.first(where: { text.contains($0.regex) }) {
             return ProbeFailure(reason: .bodyMismatch, message: "response body matches /\(match.pattern)/ (fail_if_body_matches)")
         }
