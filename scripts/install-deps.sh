@@ -2,11 +2,11 @@
 # Installs the Debian packages latency-agent needs, only when missing (idempotent: with
 # everything present it runs no apt command at all).
 #   scripts/install-deps.sh          build and run: libcurl, LMDB, zlib, CA certificates, python3
-#   scripts/install-deps.sh test     also the real Pushgateway and Prometheus the tests start
+#   scripts/install-deps.sh test     also the real Pushgateway, Prometheus and DNS server (dnsmasq) the tests start
 set -euo pipefail
 
 packages=(libcurl4-openssl-dev liblmdb-dev zlib1g-dev ca-certificates python3)
-[ "${1:-}" = test ] && packages+=(prometheus-pushgateway prometheus python3-venv)
+[ "${1:-}" = test ] && packages+=(prometheus-pushgateway prometheus python3-venv dnsmasq-base)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

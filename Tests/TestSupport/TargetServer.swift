@@ -20,6 +20,7 @@ import NIOSSL
 /// Every request is counted by path, so tests can compare what was probed with what arrived.
 public final class TargetServer: Sendable {
     public let port: Int
+    public let host: String
     public let scheme: String
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
@@ -28,7 +29,10 @@ public final class TargetServer: Sendable {
     /// late on a busy machine, and timing tests compare against what really happened.
     private let heldFor: NIOLockedValueBox<[Duration]>
 
-    public init(tls: TestCertificates? = nil) throws {
+    /// - Parameters:
+    ///   - host: a loopback address (127.0.0.2, … for several "hosts").
+    ///   - port: 0 for a free one; a given one lets several hosts share it, as DNS A records need.
+    public init(tls: TestCertificates? = nil, host: String = "127.0.0.1", port: Int = 0) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let counts = NIOLockedValueBox<[String: Int]>([:])
         let heldFor = NIOLockedValueBox<[Duration]>([])
@@ -55,7 +59,7 @@ public final class TargetServer: Sendable {
                 }
             }
         do {
-            self.channel = try bootstrap.bind(host: "127.0.0.1", port: 0).wait()
+            self.channel = try bootstrap.bind(host: host, port: port).wait()
         } catch {
             try? group.syncShutdownGracefully()
             throw error
@@ -64,11 +68,12 @@ public final class TargetServer: Sendable {
         self.counts = counts
         self.heldFor = heldFor
         self.port = channel.localAddress?.port ?? 0
+        self.host = host
         self.scheme = tls == nil ? "http" : "https"
     }
 
     public func url(_ path: String) -> String {
-        "\(scheme)://127.0.0.1:\(port)\(path)"
+        "\(scheme)://\(host):\(port)\(path)"
     }
 
     /// The actual hold times of `/delay/…` answers so far, in order.

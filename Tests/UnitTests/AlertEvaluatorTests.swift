@@ -161,4 +161,12 @@ import Testing
         #expect(section.contains("after 5 min 0 s"))
         #expect(section.contains("<https://g/?e=svc-1&n=n|dashboard>"))
     }
+
+    @Test func anEndpointsLabelsStandBesideItsName() throws {
+        let body = SlackMessage.body(
+            for: [Self.event(1, kind: .resolved)], node: "n", link: nil, labels: ["svc-1": EndpointLabels(["team": "payments", "env": "prod"])])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+        let section = try #require(((json["blocks"] as? [[String: Any]])?[1]["text"] as? [String: Any])?["text"] as? String)
+        #expect(section.contains("*svc-1* (env=prod,team=payments):"))
+    }
 }

@@ -365,10 +365,16 @@ import Yams
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    @Test(arguments: ["examples/config.yaml", "examples/demo.yaml"])
+    @Test(arguments: ["examples/config.yaml", "examples/demo.yaml", "examples/file-sd.yaml", "examples/mesh.yaml"])
     func exampleConfigsLoad(path: String) throws {
         let config = try ConfigLoader(environment: [:], hostname: "h").load(path: Self.root.appendingPathComponent(path).path)
-        #expect(!config.endpoints.isEmpty)
+        #expect(!config.endpoints.isEmpty || !config.discovery.sources.isEmpty)
+    }
+
+    @Test func theExampleTargetFileReads() throws {
+        let path = Self.root.appendingPathComponent("examples/targets/web.json").path
+        let targets = try TargetFile.parse(try String(contentsOfFile: path, encoding: .utf8), source: path)
+        #expect(targets.count == 2 && targets.allSatisfy { $0.labels["team"] != nil })
     }
 
     /// The configuration inside the Kubernetes ConfigMap loads with the optional Secret absent:
@@ -385,12 +391,17 @@ import Yams
         defer { try? FileManager.default.removeItem(atPath: mounted) }
         try "x\n".write(toFile: "\(mounted)/ca.crt", atomically: true, encoding: .utf8)
         config = config.replacingOccurrences(of: clusterCA, with: mounted)
-        let loaded = try ConfigLoader(environment: ["NODE_NAME": "node-a"], hostname: "h").parse(yaml: config, source: "configmap")
+        let loaded = try ConfigLoader(environment: ["NODE_NAME": "node-a", "POD_IP": "10.1.2.3"], hostname: "h")
+            .parse(yaml: config, source: "configmap")
         #expect(loaded.agent.node == "node-a")
         #expect(loaded.outputs.pushgateway?.connection.url == "http://pushgateway.latency-agent.svc:9091")
         #expect(loaded.spool.retain == .seconds(86400))
         #expect(loaded.server?.port == 9473)
         #expect(loaded.endpoints.count == 2)
+        #expect(loaded.discovery.sources.map(\.name) == ["mesh"], "the mesh over the headless Service")
+        let service = try String(contentsOf: Self.root.appendingPathComponent("deploy/mesh-service.yaml"), encoding: .utf8)
+        #expect(service.contains("name: latency-agent-mesh") && service.contains("clusterIP: None"))
+        #expect(daemonSet.contains("fieldPath: status.podIP"), "self: ${POD_IP} needs the pod's IP")
         #expect(loaded.sourceFiles == ["\(mounted)/ca.crt"], "no file from the optional Secret is needed")
     }
 }

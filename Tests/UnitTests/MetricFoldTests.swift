@@ -79,9 +79,9 @@ import Testing
     /// older than the cutoff; a configured one is never forgotten.
     @Test func removedEndpointsStayUntilTheirLastProbeIsOldEnough() {
         var fold = fold([Self.result("kept", total: 1000), Self.result("removed", total: 1000), Self.result("quiet", total: 1000)])
-        fold.forget(absentFrom: ["kept", "quiet"], lastProbedBefore: Self.start)
+        fold.follow(["kept": .init(), "quiet": .init()], forgettingRemovedProbedBefore: Self.start)
         #expect(fold.endpoints.keys.sorted() == ["kept", "quiet", "removed"], "probed at the cutoff: kept")
-        fold.forget(absentFrom: ["kept", "quiet"], lastProbedBefore: Self.start + .seconds(1))
+        fold.follow(["kept": .init(), "quiet": .init()], forgettingRemovedProbedBefore: Self.start + .seconds(1))
         #expect(fold.endpoints.keys.sorted() == ["kept", "quiet"])
         var readded = fold
         readded.add(Self.result("kept", total: 1000))

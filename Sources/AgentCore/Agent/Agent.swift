@@ -16,6 +16,7 @@ public final class Agent: Sendable {
     public let board: StatusBoard
     public let health: ReaderHealth
     public let alertState: AlertState
+    public let discovery: DiscoveryStatus
     private let group: ServiceGroup
     private let logger: Logger
     private let reloader: ConfigReloader
@@ -43,6 +44,8 @@ public final class Agent: Sendable {
         let alertState = AlertState()
         let board = StatusBoard(pushgateway: config.outputs.pushgateway)
         let reloader = ConfigReloader(load: loadConfig, live: live, engine: engine, logger: logger)
+        let discovery = DiscoveryStatus(config.discovery)
+        self.discovery = discovery
         self.spool = spool
         self.engine = engine
         self.live = live
@@ -62,6 +65,7 @@ public final class Agent: Sendable {
                 subject: "status board", publish: { board.add($0) }, logger: logger))
             let context = AgentServer.Context(
                 live: live, engine: engine, spool: spool, board: board, health: health, alerts: alertState, metrics: metrics,
+                discovery: discovery,
                 readers: config.spoolReaders + config.receiverReaders, startedAt: .now, reload: { await reloader.reload() })
             let port = port
             add(AgentServer.service(server, context: context, onBound: { port.value.store($0, ordering: .relaxed) }, logger: logger))
@@ -87,7 +91,7 @@ public final class Agent: Sendable {
                 transport: { request in
                     let families = request.fold.metricFamilies(configured: request.configured)
                         + SelfMetrics.delivery(spool: try? spool.statistics(readers: readers), readers: health.snapshot)
-                        + metrics.scheduling()
+                        + metrics.scheduling() + discovery.metricFamilies()
                     return await group.replace(with: families)
                 },
                 onFinish: { if pushgateway.deleteOnShutdown { _ = await group.delete() } }, logger: logger))
@@ -108,8 +112,13 @@ public final class Agent: Sendable {
         if loadConfig != nil {
             add(ConfigWatchService(live: live, reload: { await reloader.reload() }, logger: logger))
         }
+        if !config.discovery.sources.isEmpty {
+            add(DiscoveryService(
+                config: config.discovery, agent: config.agent, status: discovery,
+                apply: { await reloader.setDiscovered($0, from: $1) }, logger: logger))
+        }
         add(ProbeService(engine: engine, live: live, logger: logger))
-        let longestTimeout = config.endpoints.map(\.timeout).max() ?? .zero
+        let longestTimeout = max(config.endpoints.map(\.timeout).max() ?? .zero, config.discovery.longestTimeout)
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: stopSignals, logger: logger)
         // A backend that hangs at shutdown must not keep the agent from exiting: what it did not
         // take stays in the spool for the next start.

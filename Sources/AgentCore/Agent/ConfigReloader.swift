@@ -1,6 +1,7 @@
 import Logging
 
-/// Applies a re-read configuration to the running agent. Calls that arrive while a reload runs
+/// The one place endpoints change in a running agent: a re-read configuration, and each
+/// discovery source's latest endpoints, merged. Calls that arrive while a reload runs
 /// share one more reload after it (so every caller sees a reading made after it asked), and a
 /// reread that changes nothing is logged at debug level only: a burst of SIGHUPs or
 /// `POST /-/reload` calls costs a couple of file reads and no log lines, not one per call.
@@ -11,12 +12,56 @@ actor ConfigReloader {
     private let logger: Logger
     private var running: Task<Result<String, ConfigError>, Never>?
     private var queued: Task<Result<String, ConfigError>, Never>?
+    /// The `endpoints` of the file, as last read.
+    private var written: [EndpointConfig]
+    /// What each discovery source gives now, by source, in the configuration's order.
+    private var discovered: [(source: String, endpoints: [EndpointConfig])]
 
     init(load: (@Sendable () throws(ConfigError) -> Configuration)?, live: LiveConfig, engine: ProbeEngine, logger: Logger) {
         self.load = load
         self.live = live
         self.engine = engine
         self.logger = logger
+        let configuration = live.configuration
+        written = configuration.endpoints
+        discovered = configuration.discovery.sources.map { ($0.name, []) }
+    }
+
+    /// A discovery source's endpoints now. Returns why some of them are not probed (a name the
+    /// file or an earlier source already uses, the agent's endpoint limit).
+    func setDiscovered(_ endpoints: [EndpointConfig], from source: String) -> [String] {
+        guard let index = discovered.firstIndex(where: { $0.source == source }) else { return [] }
+        discovered[index].endpoints = endpoints
+        var current = live.configuration
+        let (merged, problems) = merge()
+        current.endpoints = merged
+        install(current)
+        return problems[source] ?? []
+    }
+
+    /// The file's endpoints, then each source's in order; a name already taken is skipped.
+    private func merge() -> (endpoints: [EndpointConfig], problems: [String: [String]]) {
+        var endpoints = written
+        var taken = Dictionary(written.map { ($0.name, "the configuration file") }, uniquingKeysWith: { first, _ in first })
+        var problems: [String: [String]] = [:]
+        for (source, list) in discovered {
+            for endpoint in list {
+                if let owner = taken[endpoint.name] {
+                    problems[source, default: []].append("endpoint \"\(endpoint.name)\" is skipped: \(owner) already has an endpoint of that name")
+                } else if endpoints.count >= Configuration.maxEndpoints {
+                    problems[source, default: []].append("endpoint \"\(endpoint.name)\" is skipped: the agent probes at most \(Configuration.maxEndpoints) endpoints")
+                } else {
+                    taken[endpoint.name] = "source \"\(source)\""
+                    endpoints.append(endpoint)
+                }
+            }
+        }
+        return (endpoints, problems)
+    }
+
+    private func install(_ configuration: Configuration) {
+        live.replace(with: configuration)
+        engine.setEndpoints(configuration.endpoints, scrubber: configuration.scrubber)
     }
 
     /// Re-reads the configuration. A valid one replaces the endpoints at once (unchanged ones keep
@@ -60,7 +105,7 @@ actor ConfigReloader {
             return .failure(error)
         }
         var current = live.configuration
-        let before = Dictionary(uniqueKeysWithValues: current.endpoints.map { ($0.name, $0) })
+        let before = Dictionary(uniqueKeysWithValues: written.map { ($0.name, $0) })
         let after = Dictionary(uniqueKeysWithValues: next.endpoints.map { ($0.name, $0) })
         let added = after.keys.filter { before[$0] == nil }.count
         let removed = before.keys.filter { after[$0] == nil }.count
@@ -73,10 +118,11 @@ actor ConfigReloader {
         // Alert rules live on their endpoints and change with them; receivers, maintenance and
         // grouping wait for a restart.
         if next.alerting != current.alerting { deferred.append("alerting") }
-        current.endpoints = next.endpoints
+        if next.discovery != current.discovery { deferred.append("discovery") }
+        written = next.endpoints
+        current.endpoints = merge().endpoints
         current.sourceFiles = next.sourceFiles
-        live.replace(with: current)
-        engine.setEndpoints(current.endpoints, scrubber: current.scrubber)
+        install(current)
         let summary = "reloaded: \(next.endpoints.count) endpoints (\(added) added, \(removed) removed, \(changed) changed)"
         let metadata: Logger.Metadata = [
             "endpoints": "\(next.endpoints.count)", "added": "\(added)", "removed": "\(removed)", "changed": "\(changed)",

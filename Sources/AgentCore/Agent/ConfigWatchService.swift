@@ -26,43 +26,31 @@ struct ConfigWatchService: Service, CustomStringConvertible {
     private func watchUntilShutdown() async {
         let config = live.configuration
         guard config.agent.reloadOnChange, !config.sourceFiles.isEmpty else { return }
-        #if canImport(Glibc)
-        let thread = IOThread<Result<DirectoryWatcher, DirectoryWatcherError>>(name: "latency-agent-config-watch") {
-            Result { () throws(DirectoryWatcherError) in try DirectoryWatcher() }
-        }
-        defer { thread.stop() }
+        let watcher = DirectoryWatchThread(name: "latency-agent-config-watch")
+        defer { watcher.stop() }
         var plan = ConfigWatchPlan(files: Self.files(config.sourceFiles), quiet: Self.quiet)
-        guard await watch(plan.directories, on: thread) else { return }
+        guard await watch(plan.directories, with: watcher) else { return }
         logger.info("reloading the configuration when its files change", metadata: ["directories": "\(plan.directories.sorted())"])
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let wait = plan.wait(at: .now, atMost: Self.longestWait)
-            let changes = await thread.run { watcher in (try? watcher.get())?.wait(timeout: wait) ?? [] }
+            let changes = await watcher.wait(timeout: plan.wait(at: .now, atMost: Self.longestWait))
             let now = MonotonicInstant.now
             for change in changes { plan.changed(change, at: now) }
             guard plan.reloadIsDue(at: now) else { continue }
             _ = await reload()
             // The new configuration may read other files, and a swapped directory needs a new watch.
             plan.setFiles(Self.files(live.configuration.sourceFiles))
-            _ = await watch(plan.directories, on: thread)
+            _ = await watch(plan.directories, with: watcher)
         }
-        #endif
     }
 
-    #if canImport(Glibc)
     /// Returns false when the watcher could not start at all (the feature is then off, and logged).
-    private func watch(_ directories: Set<String>, on thread: IOThread<Result<DirectoryWatcher, DirectoryWatcherError>>) async -> Bool {
-        let failures = await thread.run { watcher -> [String] in
-            switch watcher {
-            case .success(let watcher): return watcher.watch(directories).map(\.description)
-            case .failure(let error): return [error.description]
-            }
-        }
+    private func watch(_ directories: Set<String>, with watcher: DirectoryWatchThread) async -> Bool {
+        let failures = await watcher.watch(directories)
         guard !failures.isEmpty else { return true }
         logger.warning(
             "cannot watch the configuration's files; changes need SIGHUP or POST /-/reload", metadata: ["errors": "\(failures)"])
-        return await thread.run { (try? $0.get()) != nil }
+        return await watcher.isWorking
     }
-    #endif
 
     private static func files(_ paths: [String]) -> [ConfigWatchPlan.File] {
         paths.map { path in

@@ -7,7 +7,10 @@ public enum SlackMessage {
     /// Fits Slack's 3,000 characters per section with room for long names and errors.
     static let listed = 15
 
-    public static func body(for events: [AlertEvent], node: String, link: String?) -> [UInt8] {
+    /// - Parameter labels: the endpoints' labels, shown beside their names (`team=payments`).
+    public static func body(
+        for events: [AlertEvent], node: String, link: String?, labels: [String: EndpointLabels] = [:]
+    ) -> [UInt8] {
         let firing = events.filter { $0.kind != .resolved }
         let resolved = events.filter { $0.kind == .resolved }
         var headline: [String] = []
@@ -17,16 +20,17 @@ public enum SlackMessage {
         var lines: [String] = []
         for event in events.prefix(listed) {
             let since = event.since.rfc3339.prefix(19) + "Z"
+            let tags = labels[event.endpoint].map { $0.isEmpty ? "" : " (\($0.description))" } ?? ""
             var line: String
             switch event.kind {
             case .firing, .reminder:
-                line = "*\(event.kind == .reminder ? "Still firing" : "Firing")* `\(event.rule.rawValue)` *\(event.endpoint)*: "
+                line = "*\(event.kind == .reminder ? "Still firing" : "Firing")* `\(event.rule.rawValue)` *\(event.endpoint)*\(tags): "
                     + "\(event.value) (threshold \(event.threshold)), since \(since)"
                 if let error = event.lastError, event.rule == .down || event.rule == .errorRate || event.rule == .uptime {
                     line += "\n> last error: \(error.prefix(300))"
                 }
             case .resolved:
-                line = "*Resolved* `\(event.rule.rawValue)` *\(event.endpoint)*: \(event.value) after "
+                line = "*Resolved* `\(event.rule.rawValue)` *\(event.endpoint)*\(tags): \(event.value) after "
                     + duration(event.at - event.since) + " (since \(since))"
             }
             if let link {

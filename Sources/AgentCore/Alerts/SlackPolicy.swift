@@ -100,7 +100,8 @@ public struct SlackPolicy: SpoolReaderPolicy {
         let group = draining
             ? Array(pending.prefix(Self.maxEventsPerMessage))
             : Array(pending.prefix { $0.value.at - first.value.at <= groupingWindow }.prefix(Self.maxEventsPerMessage))
-        let body = SlackMessage.body(for: group.map(\.value), node: node, link: receiver.link)
+        let body = SlackMessage.body(
+            for: group.map(\.value), node: node, link: receiver.link, labels: context.configuration.labelsByEndpoint)
         let request = OutputRequest(
             method: "POST", url: receiver.webhook.exposedValue,
             headers: [HTTPHeader(name: "Content-Type", value: "application/json")], body: body)

@@ -198,7 +198,7 @@ public struct ConfigLoader: Sendable {
         }
     }
 
-    private static func syntaxError(_ error: YamlError, source: String) -> ConfigError {
+    static func syntaxError(_ error: YamlError, source: String) -> ConfigError {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):

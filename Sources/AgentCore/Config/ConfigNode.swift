@@ -85,8 +85,9 @@ struct ConfigNode {
         guard case .scalar(let scalar) = node, !isNull else {
             throw error("\(path) must be a text value, found \(kind)")
         }
+        guard let environment = context.environment else { return scalar.string }
         do {
-            return try EnvironmentExpansion.expand(scalar.string, environment: context.environment)
+            return try EnvironmentExpansion.expand(scalar.string, environment: environment)
         } catch .undefined(let name) {
             throw error("\(path) uses ${\(name)}, which is not set; set it or write ${\(name):-default}")
         } catch {
@@ -235,7 +236,8 @@ struct ConfigMapping {
 /// used for `${VAR}` expansion.
 struct ConfigContext {
     let source: String
-    let environment: [String: String]
+    /// nil: `${VAR}` is left as written (target files, which Prometheus does not expand either).
+    let environment: [String: String]?
     let reads = FileReads()
 }
 

@@ -12,6 +12,9 @@ public struct Configuration: Sendable, Equatable {
     }
     /// The local HTTP server; nil turns it off. Both loaders turn it on unless told otherwise.
     public var server: ServerConfig?
+    /// Where endpoints come from besides `endpoints`; the discovered ones join `endpoints` as
+    /// they are found (`ConfigReloader` merges them).
+    public var discovery: DiscoveryConfig = .init()
     /// Alert receivers and their timing; nil: no alerting.
     public var alerting: AlertingConfig? {
         didSet { scrubber = Self.scrubber(endpoints: endpoints, outputs: outputs, alerting: alerting) }
@@ -40,7 +43,7 @@ public struct Configuration: Sendable, Equatable {
     /// named (split it over several agents, or give it more with file discovery per agent).
     public static let maxEndpoints = 50_000
 
-    static let keys = ["agent", "spool", "defaults", "endpoints", "outputs", "server", "alerting"]
+    static let keys = ["agent", "spool", "defaults", "endpoints", "discovery", "outputs", "server", "alerting"]
 
     /// Reads a whole document.
     /// - Parameters:
@@ -55,21 +58,34 @@ public struct Configuration: Sendable, Equatable {
         } ?? EndpointOverrides()
         let alertingMapping = try top["alerting"]?.mapping(allowed: AlertingConfig.keys)
         let rules = try AlertingConfig.rules(alertingMapping)
-        let endpoints = try Self.endpoints(try top.required("endpoints"), defaults: defaults, rules: rules, agent: agent)
+        let server = try ServerConfig.parse(top["server"])
+        let discovery = try top["discovery"].map { node throws(ConfigError) in
+            try DiscoveryConfig(
+                node, defaults: defaults, rules: rules, agent: agent, server: server, environment: root.context.environment ?? [:])
+        } ?? DiscoveryConfig()
+        let endpoints: [EndpointConfig]
+        if let list = top["endpoints"] {
+            endpoints = try Self.endpoints(list, defaults: defaults, rules: rules, agent: agent, discovered: !discovery.sources.isEmpty)
+        } else if discovery.sources.isEmpty {
+            throw root.error("the top level needs \"endpoints\" (or discovery sources that find them)")
+        } else {
+            endpoints = []
+        }
         var alerting: AlertingConfig?
         if alertingMapping != nil || slackWebhook != nil {
             alerting = try AlertingConfig(alertingMapping, rules: rules, webhook: slackWebhook, endpoints: endpoints)
         }
         self.init(
             agent: agent, spool: spool, endpoints: endpoints, outputs: try OutputsConfig(top["outputs"]),
-            server: try ServerConfig.parse(top["server"]), alerting: alerting)
+            server: server, alerting: alerting)
+        self.discovery = discovery
     }
 
     private static func endpoints(
-        _ list: ConfigNode, defaults: EndpointOverrides, rules: AlertRulesConfig, agent: AgentConfig
+        _ list: ConfigNode, defaults: EndpointOverrides, rules: AlertRulesConfig, agent: AgentConfig, discovered: Bool
     ) throws(ConfigError) -> [EndpointConfig] {
         let items = try list.sequence()
-        guard !items.isEmpty else { throw list.error("endpoints must list at least one endpoint") }
+        guard !items.isEmpty || discovered else { throw list.error("endpoints must list at least one endpoint") }
         guard items.count <= maxEndpoints else {
             throw list.error(
                 "endpoints lists \(items.count) endpoints; one agent probes at most \(maxEndpoints). "
@@ -97,6 +113,11 @@ public struct Configuration: Sendable, Equatable {
 
     private static func scrubber(endpoints: [EndpointConfig], outputs: OutputsConfig, alerting: AlertingConfig?) -> SecretScrubber {
         SecretScrubber(secrets: endpoints.flatMap(\.secrets) + outputs.secrets + (alerting?.secrets ?? []))
+    }
+
+    /// Each endpoint's labels by name: what the metric folds follow.
+    public var labelsByEndpoint: [String: EndpointLabels] {
+        Dictionary(endpoints.map { ($0.name, $0.labels) }, uniquingKeysWith: { first, _ in first })
     }
 
     // MARK: Readers

@@ -25,6 +25,8 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
     public var connection: ConnectionMode
     public var authorization: Authorization?
     public var proxy: ProxyConfig
+    /// Carried into its series, `/status` and alert messages.
+    public var labels: EndpointLabels
     /// The alert rules of this endpoint: `alerting.rules`, then `defaults.alerts`, then its own
     /// `alerts`, with `latency_threshold` as the slow threshold.
     public var alertRules: AlertRulesConfig
@@ -36,7 +38,8 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
         latencyThreshold: Duration? = nil,
         redirects: RedirectPolicy = .init(), maxBodyBytes: Int = EndpointConfig.defaultMaxBodyBytes,
         tls: TLSConfig = .init(), ipFamily: IPFamily = .any, connection: ConnectionMode = .cold,
-        authorization: Authorization? = nil, proxy: ProxyConfig = .direct, alertRules: AlertRulesConfig? = nil
+        authorization: Authorization? = nil, proxy: ProxyConfig = .direct, labels: EndpointLabels = .init(),
+        alertRules: AlertRulesConfig? = nil
     ) {
         self.name = name
         self.url = url
@@ -57,6 +60,7 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
         self.connection = connection
         self.authorization = authorization
         self.proxy = proxy
+        self.labels = labels
         var rules = alertRules ?? AlertRulesConfig()
         if let latencyThreshold { rules.slowAbove = latencyThreshold }
         self.alertRules = rules
@@ -196,12 +200,13 @@ struct EndpointOverrides {
     var connection: ConnectionMode?
     var authorization: Authorization?
     var proxy: ProxyConfig?
+    var labels = EndpointLabels()
     /// The `alerts` block: rule overrides.
     var alerts: ConfigMapping?
 
     static let keys = [
         "method", "headers", "body", "body_file", "interval", "timeout", "expected_status", "body_match", "latency_threshold",
-        "follow_redirects", "max_redirects", "max_body_size", "tls", "ip_family", "connection", "alerts",
+        "follow_redirects", "max_redirects", "max_body_size", "tls", "ip_family", "connection", "alerts", "labels",
     ] + ConfigMapping.authorizationKeys + ProxyConfig.keys + ResponseConditions.keys
 
     init() {}
@@ -254,6 +259,7 @@ struct EndpointOverrides {
         authorization = try mapping.authorization()
         proxy = try ProxyConfig.parse(mapping)
         alerts = try mapping["alerts"]?.mapping(allowed: AlertRulesConfig.keys)
+        labels = try mapping["labels"]?.endpointLabels() ?? EndpointLabels()
     }
 
     /// Merges `self` (an endpoint) over `defaults` and built-in values, and checks the result.
@@ -284,6 +290,8 @@ struct EndpointOverrides {
                 "endpoint \"\(name)\": timeout \(HumanUnits.format(timeoutValue)) is longer than its interval "
                     + "\(HumanUnits.format(intervalValue)); a probe must end before the next one is due")
         }
+        let labels = defaults.labels.merging(self.labels)
+        if let problem = EndpointLabels.problem(labels.dictionary) { throw node.error("endpoint \"\(name)\" has \(problem)") }
         var endpointRules = rules
         if let alerts = defaults.alerts { endpointRules = try endpointRules.overridden(by: alerts) }
         if let alerts { endpointRules = try endpointRules.overridden(by: alerts) }
@@ -301,7 +309,7 @@ struct EndpointOverrides {
             tls: tls ?? defaults.tls ?? builtIn.tls, ipFamily: ipFamily ?? defaults.ipFamily ?? builtIn.ipFamily,
             connection: connection ?? defaults.connection ?? builtIn.connection,
             authorization: authorization ?? defaults.authorization, proxy: proxy ?? defaults.proxy ?? builtIn.proxy,
-            alertRules: endpointRules)
+            labels: labels, alertRules: endpointRules)
     }
 
     /// `1ms` is nearly always `1m`, `10ms` `10m`…: say so.

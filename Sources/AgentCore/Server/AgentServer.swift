@@ -14,6 +14,7 @@ enum AgentServer {
         let health: ReaderHealth
         let alerts: AlertState
         let metrics: SelfMetrics
+        let discovery: DiscoveryStatus
         let readers: [ReaderName]
         let startedAt: Timestamp
         let reload: @Sendable () async -> Result<String, ConfigError>
@@ -63,11 +64,11 @@ enum AgentServer {
     static func metrics(_ context: Context) -> [UInt8] {
         let configuration = context.live.configuration
         let families = context.board.metricFamilies(
-            configured: Set(configuration.endpoints.map(\.name)), keepRemoved: configuration.spool.retain, now: .now)
+            configured: configuration.labelsByEndpoint, keepRemoved: configuration.spool.retain, now: .now)
         return ExpositionWriter.render(
             families + context.metrics.families(
                 engine: context.engine.statistics, spool: try? context.spool.statistics(readers: context.readers),
-                readers: context.health.snapshot))
+                readers: context.health.snapshot) + context.discovery.metricFamilies())
     }
 
     static func statusReport(_ context: Context) -> StatusReport {
@@ -83,6 +84,7 @@ enum AgentServer {
                     day: windows.summary(lastHour: false, now: now), series: windows.minuteSeries(now: now))
             },
             spool: try? context.spool.statistics(readers: context.readers, now: now), spoolPath: config.spool.path,
-            outputs: context.health.snapshot, engine: context.engine.statistics, firing: context.alerts.snapshot)
+            outputs: context.health.snapshot, engine: context.engine.statistics, firing: context.alerts.snapshot,
+            discovery: context.discovery.snapshot)
     }
 }

@@ -44,11 +44,11 @@ public final class StatusBoard: Sendable {
     }
 
     /// The probe metric families of the configured endpoints (counters since the agent started).
-    func metricFamilies(configured: Set<String>, keepRemoved: Duration, now: Timestamp) -> [MetricFamily] {
+    func metricFamilies(configured: [String: EndpointLabels], keepRemoved: Duration, now: Timestamp) -> [MetricFamily] {
         state.withLock { state in
-            state.fold.forget(absentFrom: configured, lastProbedBefore: now - keepRemoved)
-            state.endpoints = state.endpoints.filter { configured.contains($0.key) }
-            return state.fold.metricFamilies(configured: configured)
+            state.fold.follow(configured, forgettingRemovedProbedBefore: now - keepRemoved)
+            state.endpoints = state.endpoints.filter { configured[$0.key] != nil }
+            return state.fold.metricFamilies(configured: Set(configured.keys))
         }
     }
 }

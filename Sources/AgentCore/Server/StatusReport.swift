@@ -22,6 +22,7 @@ struct StatusReport {
     var engine: ProbeStatistics
     /// Alerts firing now, by endpoint.
     var firing: [String: [AlertRule]] = [:]
+    var discovery: [DiscoveryStatus.Source] = []
 
     // MARK: JSON
 
@@ -37,6 +38,7 @@ struct StatusReport {
                 "interval_seconds": endpoint.config.interval.inSeconds,
                 "last_hour": summary(endpoint.hour), "last_day": summary(endpoint.day),
                 "alerts_firing": (firing[endpoint.config.name] ?? []).map(\.rawValue),
+                "labels": endpoint.config.labels.dictionary,
             ]
             if let last = endpoint.last {
                 entry["last"] = (try? JSONSerialization.jsonObject(with: Data(last.jsonLine(node: nil).utf8))) ?? NSNull()
@@ -66,6 +68,13 @@ struct StatusReport {
                 "start_lag_p99_seconds": engine.lagQuantile(0.99).map { $0.inSeconds as Any } ?? NSNull(),
             ],
         ]
+        document["discovery"] = discovery.map { source -> [String: Any] in
+            [
+                "name": source.name, "kind": source.kind, "targets": source.targets, "refreshes": source.refreshes,
+                "failures": source.failures, "last_refresh": source.lastRefresh?.rfc3339 ?? NSNull(),
+                "last_success": source.lastSuccess?.rfc3339 ?? NSNull(), "last_error": source.lastError ?? NSNull(),
+            ]
+        }
         if let spool {
             document["spool"] = [
                 "path": spoolPath, "records": spool.records, "bytes": spool.bytes, "max_bytes": spool.maxBytes,
@@ -91,6 +100,7 @@ struct StatusReport {
                 <section class="endpoint \(state)">
                   <header><span class="dot"></span><h2>\(escape(endpoint.config.name))</h2>
                   <span class="url">\(escape(endpoint.config.method)) \(escape(endpoint.config.displayURL))</span>
+                  \(endpoint.config.labels.isEmpty ? "" : "<span class=\"labels\">\(escape(endpoint.config.labels.description))</span>")
                   <span class="alerts">\(escape(alerts))</span></header>
                   <div class="facts">
                     <div><b>\(milliseconds(last?.timings.total))</b><small>last probe</small></div>
@@ -112,6 +122,11 @@ struct StatusReport {
             let success = health.lastSuccess.map { "last delivered \($0.rfc3339.prefix(19))Z" } ?? "nothing delivered yet"
             outputRows += "<li><b>\(escape(reader.reader.storageKey))</b>: \(reader.records) behind (\(String(format: "%.1f", reader.age.inSeconds)) s) · \(success)\(error)</li>"
         }
+        let discoveryRows = discovery.map { source in
+            let refreshed = source.lastRefresh.map { "refreshed \($0.rfc3339.prefix(19))Z" } ?? "not refreshed yet"
+            let error = source.lastError.map { " · <span class=\"alerts\">last error: \(escape(String($0.prefix(300))))</span>" } ?? ""
+            return "<li><b>\(escape(source.name))</b> (\(source.kind)): \(source.targets) endpoints · \(refreshed)\(error)</li>"
+        }.joined()
         let spoolLine = spool.map { stats in
             "spool \(stats.records) records, \(stats.bytes / 1024) of \(stats.maxBytes / 1024) KiB"
                 + (stats.dropped.isEmpty ? "" : ", dropped " + stats.dropped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
@@ -130,6 +145,7 @@ struct StatusReport {
             .dot{width:10px;height:10px;border-radius:50%;display:inline-block;background:#8a94a6}
             .up .dot{background:#3fb950}.down .dot{background:#f85149}
             .url{color:#8a94a6;font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}
+            .labels{color:#a5b4fc;font-family:ui-monospace,monospace;font-size:12px}
             .facts{display:flex;gap:24px;flex-wrap:wrap;margin:10px 0}
             .facts b{display:block;font-size:15px}.facts small{color:#8a94a6}
             .detail{color:#8a94a6;font-size:12px;margin:6px 0 0}.alerts{color:#f0883e;font-size:12px}
@@ -140,6 +156,7 @@ struct StatusReport {
             <h1>latency-agent on \(escape(agent.node))</h1>
             <div class="meta">job \(escape(agent.job)) · version \(AgentVersion.current) · up since \(startedAt.rfc3339.prefix(19))Z · \(engine.completed) probes, \(engine.inFlight) in flight · \(escape(spoolLine))</div>
             \(rows)
+            \(discovery.isEmpty ? "" : "<h2>Discovery</h2><ul>\(discoveryRows)</ul>")
             <h2>Outputs</h2><ul>\(outputRows.isEmpty ? "<li>none configured</li>" : outputRows)</ul>
             </main></body></html>
 

@@ -1,6 +1,6 @@
 extension MetricFold {
     /// The fold as metric families: the seed's `api_*` metrics and blackbox-style `probe_*` ones,
-    /// each labelled `endpoint`. Endpoints are sorted, so equal folds render byte-identical bodies.
+    /// each labelled `endpoint` and with the endpoint's own labels. Endpoints are sorted, so equal folds render byte-identical bodies.
     ///
     /// Endpoints outside `configured` (removed by a reload, kept until `forget`) contribute only
     /// their counters and histograms: their last-probe gauges describe nothing that still exists.
@@ -46,7 +46,7 @@ extension MetricFold {
 
         for name in endpoints.keys.sorted() {
             let metrics = endpoints[name]!
-            let label = [(name: "endpoint", value: name)]
+            let label = [(name: "endpoint", value: name)] + metrics.labels.asLabels
             requests.samples.append(.init(labels: label + [("status", "success")], value: "\(metrics.successes)"))
             requests.samples.append(.init(labels: label + [("status", "failure")], value: "\(metrics.failures)"))
             latency.addHistogram(labels: label, bounds: buckets, counts: metrics.latency.counts, sum: metrics.latency.sum)

@@ -38,6 +38,9 @@ public struct MetricFold: Sendable, Equatable {
         /// The latest known earliest chain expiry; kept when a probe could not read it.
         public var chainEarliestExpiry: Timestamp?
         public var uptime: [UptimeMinute] = []
+        /// The endpoint's configured labels, on every series; set from the configuration (not
+        /// from results, and not saved), kept while a removed endpoint's counters are.
+        public var labels = EndpointLabels()
     }
 
     public struct LastProbe: Sendable, Equatable {
@@ -138,8 +141,13 @@ public struct MetricFold: Sendable, Equatable {
     /// A removed endpoint's counters are kept until then (`spool.retain` after its last probe), so
     /// a reload that removes and re-adds it continues its counters instead of resetting them, and
     /// the gateway's sums stay equal to the probes made.
-    public mutating func forget(absentFrom configured: Set<String>, lastProbedBefore cutoff: Timestamp) {
-        endpoints = endpoints.filter { configured.contains($0.key) || $0.value.last.startedAt >= cutoff }
+    ///
+    /// The configured ones take their labels from `configured`.
+    public mutating func follow(_ configured: [String: EndpointLabels], forgettingRemovedProbedBefore cutoff: Timestamp) {
+        endpoints = endpoints.filter { configured[$0.key] != nil || $0.value.last.startedAt >= cutoff }
+        for (name, labels) in configured where endpoints[name] != nil && endpoints[name]!.labels != labels {
+            endpoints[name]!.labels = labels
+        }
     }
 
     /// Probes folded in, over every endpoint: `sum(api_requests_total)`.

@@ -108,9 +108,9 @@ public struct PushgatewayPolicy: SpoolReaderPolicy {
         guard !pushedOnce || folded > committed else { return draining ? .finished : .wait(until: nil, orChange: true) }
         let due = nextPush ?? context.now
         guard draining || context.now >= due else { return .wait(until: due, orChange: false) }
-        let configured = Set(context.configuration.endpoints.map(\.name))
-        fold.forget(absentFrom: configured, lastProbedBefore: context.wallClock - keepRemoved)
-        let request = PushRequest(fold: fold, cursor: folded, configured: configured)
+        let configured = context.configuration.labelsByEndpoint
+        fold.follow(configured, forgettingRemovedProbedBefore: context.wallClock - keepRemoved)
+        let request = PushRequest(fold: fold, cursor: folded, configured: Set(configured.keys))
         inFlight = request
         return .send(request)
     }
