@@ -17,7 +17,7 @@ struct ProbeCommand: AsyncParsableCommand {
             Exit status: 0 when every probe succeeded, 1 otherwise.
             """)
 
-    @Argument(help: "The http:// or https:// URL to probe.")
+    @Argument(help: "What to probe: an http:// or https:// URL, tcp://host:port (connect) or tls://host:port (connect and handshake).")
     var url: String
 
     @Option(name: .shortAndLong, help: "A request header as 'Name: value' (repeatable).")
@@ -78,7 +78,7 @@ struct ProbeCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        if let problem = URLCheck.problem(url) { throw ValidationError("the URL \(problem)") }
+        if let problem = ProbeKind.problem(url) { throw ValidationError("the URL \(problem)") }
         guard (1...10_000).contains(count) else { throw ValidationError("--count must be between 1 and 10000") }
         guard HumanUnits.duration(interval) != nil else { throw ValidationError("--interval \"\(interval)\" is not a duration") }
         guard (HumanUnits.duration(timeout) ?? .zero) > .zero else { throw ValidationError("--timeout \"\(timeout)\" is not a duration") }

@@ -246,6 +246,33 @@ import Testing
         #expect(result.chainEarliestExpiry == Self.caExpiry)
     }
 
+    /// tcp://: connected is success; nothing is sent, so the server sees no request.
+    @Test func aTCPProbeTimesTheConnectAndSendsNothing() async throws {
+        let server = try TargetServer()
+        defer { server.shutdown() }
+        let result = try await probe(endpoint("tcp://127.0.0.1:\(server.port)"))
+        #expect(result.failure == nil, "\(String(describing: result.failure))")
+        #expect(result.method == "TCP" && result.statusCode == 0)
+        #expect(result.timings.resolve != nil && result.timings.connect != nil)
+        #expect(result.timings.tls == nil && result.timings.processing == nil && result.timings.transfer == nil)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(server.requests(to: "/") == 0, "no HTTP request was made")
+        let refused = try await probe(endpoint("tcp://127.0.0.1:\(try closedLoopbackPort())"))
+        #expect(refused.failure?.reason == .connect)
+    }
+
+    /// tls://: the handshake alone, verified, with the chain's dates.
+    @Test func aTLSProbeTimesTheHandshakeAndVerifiesTheChain() async throws {
+        let result = try await probe(endpoint("tls://127.0.0.1:\(Self.https.port)") { $0.tls.caFile = Self.caFile })
+        #expect(result.failure == nil, "\(String(describing: result.failure))")
+        #expect(result.method == "TLS" && result.timings.tls != nil && result.timings.processing == nil)
+        #expect(result.certificateExpiry == Self.leafExpiry && result.chainEarliestExpiry == Self.caExpiry)
+        let untrusted = try await probe(endpoint("tls://127.0.0.1:\(Self.https.port)"))
+        #expect(untrusted.failure?.reason == .tls)
+        let plain = try await probe(endpoint("tls://127.0.0.1:\(Self.http.port)") { $0.tls.caFile = Self.caFile })
+        #expect(plain.failure?.reason == .tls, "a server that does not speak TLS fails the handshake")
+    }
+
     static let leafExpiry = Timestamp(unixSeconds: Int64(certificates.leafExpiry.timeIntervalSince1970))
     static let caExpiry = Timestamp(unixSeconds: Int64(certificates.caExpiry.timeIntervalSince1970))
 

@@ -155,6 +155,15 @@ import Testing
         #expect(peer.name == "mesh/127.0.0.3" && peer.url == "http://127.0.0.3:9473/health")
     }
 
+    @Test func aMeshTemplateCanProbeThePeersPortWithABareConnect() throws {
+        let yaml = Self.yaml.replacingOccurrences(of: "peers: 2,", with: "peers: 2, template: tcp,")
+            .replacingOccurrences(of: "  templates:\n", with: "  templates:\n    tcp: {url: \"tcp://{{address}}\"}\n")
+        let config = try loader.parse(yaml: yaml, source: "c.yaml")
+        let mesh = try #require(config.discovery.sources.last)
+        let peer = try mesh.template.endpoint(for: DiscoveredTarget(host: "127.0.0.3", port: 9473), agent: config.agent).get()
+        #expect(peer.url == "tcp://127.0.0.3:9473" && peer.kind == .tcp && peer.name == "mesh/127.0.0.3")
+    }
+
     @Test func mistakesSayWhereAndWhat() {
         func problem(_ replacing: String, with: String, environment: [String: String] = ["POD_IP": "127.0.0.7"]) -> String {
             do {
@@ -174,6 +183,18 @@ import Testing
         #expect(problem("x", with: "x", environment: [:]).contains("discovery.mesh.self must be this agent's own IP address"))
         #expect(problem("labels: {env: prod}", with: "labels: {job: prod}").contains("reserved"))
         #expect(problem("interval: 15s, labels", with: "interval: 1ms, labels").contains("c.yaml:5:"))
+    }
+}
+
+@Suite struct ProbeKindTests {
+    @Test func connectOnlyURLsAreHostAndPort() {
+        #expect(ProbeKind.problem("tcp://127.0.0.1:5432") == nil && ProbeKind(url: "tcp://h:1") == .tcp)
+        #expect(ProbeKind.problem("tls://[::1]:443/") == nil && ProbeKind(url: "TLS://h:1") == .tls)
+        #expect(ProbeKind.problem("tcp://127.0.0.1")?.contains("needs a port") == true)
+        #expect(ProbeKind.problem("tcp://127.0.0.1:80/path")?.contains("only host:port") == true)
+        #expect(ProbeKind.problem("ftp://h:21")?.contains("must be an http:// or https:// or tcp:// or tls:// URL") == true)
+        #expect(ProbeKind.curlURL("tls://h:443") == "https://h:443" && ProbeKind.curlURL("tcp://h:5432") == "http://h:5432")
+        #expect(EndpointConfig(name: "db", url: "tcp://h:5432").method == "TCP")
     }
 }
 

@@ -135,6 +135,13 @@ struct ConfigNode {
         return text
     }
 
+    /// An endpoint's URL: http(s), or `tcp://host:port` / `tls://host:port` (`ProbeKind`).
+    func probeURL() throws(ConfigError) -> String {
+        let text = try string()
+        if let problem = ProbeKind.problem(text) { throw error("\(path) \(problem)") }
+        return text
+    }
+
     func byteSize() throws(ConfigError) -> Int {
         let text = try string()
         guard let value = HumanUnits.byteSize(text) else {

@@ -97,7 +97,7 @@ public struct Configuration: Sendable, Equatable {
         for item in items {
             let mapping = try item.mapping(allowed: ["name", "url"] + EndpointOverrides.keys)
             let urlNode = try mapping.required("url")
-            let url = try urlNode.url()
+            let url = try urlNode.probeURL()
             let nameNode = mapping["name"]
             let name = try nameNode?.nonEmptyString() ?? agent.display(url)
             if let line = namesSeen[name] {

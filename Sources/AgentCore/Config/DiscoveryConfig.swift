@@ -142,7 +142,7 @@ public struct DiscoveryConfig: Sendable, Equatable {
             }
         }
         let sample = TargetTemplate.expand(url, DiscoveredTarget(host: "127.0.0.1", port: 1))
-        if let problem = URLCheck.problem(sample) {
+        if let problem = ProbeKind.problem(sample) {
             throw (urlNode ?? anchor).error("\((urlNode ?? anchor).path) \(problem) once {{address}} is filled in")
         }
         let prototype = try overrides.resolve(

@@ -44,7 +44,8 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
         self.name = name
         self.url = url
         self.displayURL = displayURL ?? URLRedaction.display(url)
-        self.method = method
+        let kind = ProbeKind(url: url)
+        self.method = kind == .http ? method : kind.method
         self.headers = headers
         self.body = body
         self.interval = interval
@@ -67,6 +68,8 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
     }
 
     public static let defaultMaxBodyBytes = 1024 * 1024
+
+    public var kind: ProbeKind { ProbeKind(url: url) }
 
     /// Printing an endpoint never shows credentials (header values, URL user-info, tokens).
     public var description: String {

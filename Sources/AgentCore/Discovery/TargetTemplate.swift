@@ -69,7 +69,7 @@ public struct TargetTemplate: Sendable, Equatable {
             return .failure(DiscoveryProblem("target \"\(target.address)\" has no port and template \"\(name)\" sets none"))
         }
         let url = Self.expand(urlPattern, target)
-        if let problem = URLCheck.problem(url) {
+        if let problem = ProbeKind.problem(url) {
             return .failure(DiscoveryProblem("target \"\(target.address)\" gives the URL \"\(agent.display(url))\", which \(problem)"))
         }
         var endpoint = prototype

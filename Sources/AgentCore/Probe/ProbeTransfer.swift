@@ -26,7 +26,9 @@ final class ProbeTransfer {
     }
 
     private func configure(userAgent: String) throws(CurlError) {
-        try easy.set(CURLOPT_URL, endpoint.url)
+        try easy.set(CURLOPT_URL, ProbeKind.curlURL(endpoint.url))
+        // tcp:// and tls://: connect (and handshake), then stop; no request is sent.
+        if endpoint.kind != .http { try easy.set(CURLOPT_CONNECT_ONLY, true) }
         try easy.set(CURLOPT_PROTOCOLS_STR, "http,https")
         try easy.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
         try easy.set(CURLOPT_USERAGENT, userAgent)
@@ -47,7 +49,7 @@ final class ProbeTransfer {
             try easy.set(CURLOPT_FORBID_REUSE, true)
             try easy.set(CURLOPT_DNS_CACHE_TIMEOUT, 0)
         }
-        try configureMethod()
+        if endpoint.kind == .http { try configureMethod() }
         try easy.apply(endpoint.tls)
         try easy.apply(basicAuthorization: endpoint.authorization)
         try easy.apply(endpoint.proxy)
@@ -101,6 +103,8 @@ final class ProbeTransfer {
             let (reason, message) = transfer.failure(code)
             return ProbeFailure(reason: reason, message: scrubber.scrub(message))
         }
+        // A connect-only probe succeeded once it connected (and its handshake verified).
+        guard endpoint.kind == .http else { return nil }
         guard endpoint.expectedStatus.contains(statusCode) else {
             return ProbeFailure(
                 reason: .httpStatus, message: "status \(statusCode) is not one of \(endpoint.expectedStatus)")
