@@ -23,6 +23,13 @@ import Testing
         (status["discovery"] as? [[String: Any]])?.first { $0["name"] as? String == name }
     }
 
+    /// `api_requests_total{status="success"}` of one endpoint on the agent's /metrics.
+    static func successes(of endpoint: String, _ agent: Agent) async throws -> Int {
+        let metrics = try await TestEnvironment.get("http://127.0.0.1:\(agent.serverPort ?? 0)/metrics")
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix("api_requests_total{endpoint=\"\(endpoint)\"") && $0.contains("status=\"success\"") }
+        return line.flatMap { $0.split(separator: " ").last.flatMap { Int($0) } } ?? 0
+    }
+
     /// Endpoint name → labels, as the running agent has them.
     static func endpoints(_ agent: Agent) -> [String: EndpointLabels] {
         agent.live.configuration.labelsByEndpoint
@@ -55,6 +62,7 @@ import Testing
                 Self.endpoints(agent)[a] == EndpointLabels(["env": "test", "team": "payments"]) && first.requests(to: "/ok") > 5 ? true : nil
             }
             #expect(Self.endpoints(agent)["written"] != nil, "the written endpoints stay beside the discovered ones")
+            let countBefore = try await Self.successes(of: a, agent)
             // A second file, and the first one changed: read within the debounce, not at refresh_interval (1 h).
             try mount.update([
                 "a.json": #"[{"targets": ["\#(a)"], "labels": {"team": "payments"}}]"#,
@@ -63,6 +71,7 @@ import Testing
             _ = try await TestEnvironment.eventually(seconds: 20, "the new file's target probed") { () async throws -> Bool? in
                 second.requests(to: "/ok") > 3 ? true : nil
             }
+            #expect(try await Self.successes(of: a, agent) > countBefore, "an unchanged target's counters continue across the change")
             // A half-written file is reported with its position; its target stays.
             try mount.update(["a.json": #"[{"targets": ["\#(a)"]"#, "b.json": #"- targets: ["\#(b)"]"#])
             let broken = try await TestEnvironment.eventually(seconds: 20, "the broken file reported") { () async throws -> String? in
@@ -92,9 +101,10 @@ import Testing
         let a = try TargetServer(host: "127.0.0.2")
         let b = try TargetServer(host: "127.0.0.3", port: a.port)
         let c = try TargetServer(host: "127.0.0.4")
-        defer { a.shutdown(); b.shutdown(); c.shutdown() }
+        let v6 = try TargetServer(host: "::1")
+        defer { a.shutdown(); b.shutdown(); c.shutdown(); v6.shutdown() }
         let dns = try await DNSMasq(
-            hosts: ["127.0.0.2 svc.test", "127.0.0.3 svc.test", "127.0.0.4 srvnode.test"],
+            hosts: ["127.0.0.2 svc.test", "127.0.0.3 svc.test", "127.0.0.4 srvnode.test", "::1 v6.test"],
             srv: ["_web._tcp.srv.test,srvnode.test,\(c.port)"])
         defer { dns.stop() }
         let config = try Self.load(
@@ -108,24 +118,26 @@ import Testing
               dns_sd:
                 - {name: a-records, names: [svc.test], type: A, port: \(a.port), server: "\(dns.address)", template: ok, refresh_interval: 200ms}
                 - {name: srv-records, names: [_web._tcp.srv.test], server: "\(dns.address)", template: ok, refresh_interval: 200ms}
+                - {name: aaaa-records, names: [v6.test], type: AAAA, port: \(v6.port), server: "\(dns.address)", template: ok, refresh_interval: 200ms}
             """)
         let agent = try Agent(config: config, logger: Logger(label: "dns-sd"))
-        let first = "127.0.0.2:\(a.port)", second = "127.0.0.3:\(a.port)", service = "127.0.0.4:\(c.port)"
+        let first = "127.0.0.2:\(a.port)", second = "127.0.0.3:\(a.port)", service = "127.0.0.4:\(c.port)", ipv6 = "[::1]:\(v6.port)"
         try await withRunningAgent(agent, deadline: 90) { agent in
             _ = try await TestEnvironment.eventually(seconds: 20, "every record's target probed") { () async throws -> Bool? in
-                Set(Self.endpoints(agent).keys) == [first, second, service]
-                    && a.requests(to: "/ok") > 2 && b.requests(to: "/ok") > 2 && c.requests(to: "/ok") > 2 ? true : nil
+                Set(Self.endpoints(agent).keys) == [first, second, service, ipv6]
+                    && a.requests(to: "/ok") > 2 && b.requests(to: "/ok") > 2 && c.requests(to: "/ok") > 2 && v6.requests(to: "/ok") > 2
+                    ? true : nil
             }
             try dns.setHosts(["127.0.0.2 svc.test", "127.0.0.4 srvnode.test"])
             _ = try await TestEnvironment.eventually(seconds: 20, "a removed record's endpoint gone") { () async throws -> Bool? in
-                Set(Self.endpoints(agent).keys) == [first, service] ? true : nil
+                Set(Self.endpoints(agent).keys) == [first, service, ipv6] ? true : nil
             }
             dns.stop()
             let error = try await TestEnvironment.eventually(seconds: 20, "the outage reported") { () async throws -> String? in
                 Self.source(try await Self.status(agent), "a-records")?["last_error"] as? String
             }
             #expect(error.contains("did not answer") || error.contains("cannot ask"), "\(error)")
-            #expect(Set(Self.endpoints(agent).keys) == [first, service], "a DNS outage drops no endpoint")
+            #expect(Set(Self.endpoints(agent).keys) == [first, service, ipv6], "a DNS outage drops no endpoint")
             _ = try await TestEnvironment.eventually(seconds: 20, "the SRV source's outage reported, its target kept") { () async throws -> Bool? in
                 let source = Self.source(try await Self.status(agent), "srv-records")
                 return source?["targets"] as? Int == 1 && (source?["failures"] as? Int ?? 0) > 0 ? true : nil

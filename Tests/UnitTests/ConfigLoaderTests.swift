@@ -391,7 +391,7 @@ import Yams
         defer { try? FileManager.default.removeItem(atPath: mounted) }
         try "x\n".write(toFile: "\(mounted)/ca.crt", atomically: true, encoding: .utf8)
         config = config.replacingOccurrences(of: clusterCA, with: mounted)
-        let loaded = try ConfigLoader(environment: ["NODE_NAME": "node-a", "POD_IP": "10.1.2.3"], hostname: "h")
+        let loaded = try ConfigLoader(environment: ["NODE_NAME": "node-a", "POD_IP": "127.0.0.9"], hostname: "h")
             .parse(yaml: config, source: "configmap")
         #expect(loaded.agent.node == "node-a")
         #expect(loaded.outputs.pushgateway?.connection.url == "http://pushgateway.latency-agent.svc:9091")
