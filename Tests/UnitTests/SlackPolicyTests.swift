@@ -86,6 +86,24 @@ import Testing
         }
     }
 
+    /// `match_labels: {team: payments}`: only the alerts of endpoints with that label.
+    @Test func aReceiverCanTakeOnlyTheEndpointsWithItsLabels() throws {
+        var receiver = Self.receiver
+        receiver.matchLabels = EndpointLabels(["team": "payments"])
+        var configuration = Fixtures.configuration(endpoints: ["pay", "search"])
+        configuration.endpoints[0].labels = EndpointLabels(["team": "payments", "env": "prod"])
+        configuration.endpoints[1].labels = EndpointLabels(["team": "search"])
+        var machine = machine(receiver: receiver)
+        _ = machine.start(cursor: 0, state: nil, context: Fixtures.context(lastSequence: 2, configuration: configuration))
+        let step = machine.read(
+            Self.entries([Self.event("search", at: .zero), Self.event("pay", at: .zero)]),
+            context: Fixtures.context(wall: Fixtures.t0 + .seconds(20), lastSequence: 2, configuration: configuration))
+        let text = try Self.text(step.next.request)
+        #expect(text.contains("pay") && !text.contains("search"))
+        let body = String(decoding: try #require(step.next.request).body, as: UTF8.self)
+        #expect(body.contains("*pay* (env=prod,team=payments)"), "the labels stand beside the name")
+    }
+
     @Test func silencedEventsAndOtherEndpointsAreSkippedAndCommittedPast() throws {
         var receiver = Self.receiver
         receiver.endpoints = ["mine"]

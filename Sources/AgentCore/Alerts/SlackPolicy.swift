@@ -38,7 +38,8 @@ public struct SlackPolicy: SpoolReaderPolicy {
 
     public mutating func received(_ entries: [SpoolEntry<AlertEvent>], context: ReaderContext) -> Action {
         readThrough = entries.last?.sequence ?? max(readThrough, context.lastSequence)
-        pending += entries.filter { wanted($0.value) }
+        let labels = receiver.matchLabels.isEmpty ? [:] : context.configuration.labelsByEndpoint
+        pending += entries.filter { !$0.value.silenced && receiver.routes($0.value.endpoint, labels: labels[$0.value.endpoint]) }
         return next(context: context)
     }
 
@@ -107,9 +108,5 @@ public struct SlackPolicy: SpoolReaderPolicy {
             headers: [HTTPHeader(name: "Content-Type", value: "application/json")], body: body)
         inFlight = (request, group.count)
         return .send(request)
-    }
-
-    private func wanted(_ event: AlertEvent) -> Bool {
-        !event.silenced && (receiver.endpoints?.contains(event.endpoint) ?? true)
     }
 }

@@ -181,6 +181,8 @@ public struct SlackReceiverConfig: Sendable, Equatable {
     public var webhook: Secret
     /// Endpoint names this receiver gets; nil: all.
     public var endpoints: Set<String>?
+    /// Only endpoints carrying every one of these labels (`team: payments`); empty: any.
+    public var matchLabels = EndpointLabels()
     /// A link added to each message; `{endpoint}` and `{node}` are replaced.
     public var link: String?
     public var timeout: Duration
@@ -196,7 +198,7 @@ public struct SlackReceiverConfig: Sendable, Equatable {
     public var readerName: ReaderName { .receiver(.slack, name) }
 
     init(_ item: ConfigNode, endpoints known: Set<String>) throws(ConfigError) {
-        let receiver = try item.mapping(allowed: ["name", "webhook_url", "webhook_url_file", "endpoints", "link", "timeout"])
+        let receiver = try item.mapping(allowed: ["name", "webhook_url", "webhook_url_file", "endpoints", "match_labels", "link", "timeout"])
         let name = try receiver["name"]?.nonEmptyString() ?? "slack"
         let secret: Secret
         switch (receiver["webhook_url"], receiver["webhook_url_file"]) {
@@ -220,6 +222,13 @@ public struct SlackReceiverConfig: Sendable, Equatable {
         self.init(
             name: name, webhook: secret, endpoints: endpoints, link: try receiver["link"]?.string(),
             timeout: try receiver["timeout"]?.positiveDuration() ?? .seconds(10))
+        matchLabels = try receiver["match_labels"]?.endpointLabels() ?? EndpointLabels()
+    }
+
+    /// Whether this receiver gets the alerts of `endpoint`, whose labels are `labels`.
+    func routes(_ endpoint: String, labels: EndpointLabels?) -> Bool {
+        guard endpoints?.contains(endpoint) ?? true else { return false }
+        return matchLabels.pairs.allSatisfy { labels?[$0.name] == $0.value }
     }
 }
 
