@@ -167,6 +167,29 @@ import Testing
         #expect(line["node"] as? String == "n")
     }
 
+    /// `endpoint_labels: [team]`: the named endpoint labels, and only those, join the stream.
+    @Test func namedEndpointLabelsJoinTheStream() throws {
+        let yaml = "outputs:\n  loki: {url: \"http://127.0.0.1:1/loki/api/v1/push\", endpoint_labels: [team], gzip: false}\nendpoints:\n"
+            + "  - {name: a, url: \"http://127.0.0.1:1/\", labels: {team: pay, env: prod}}\n"
+        let configuration = try ConfigLoader(environment: [:], hostname: "h").parse(yaml: yaml, source: "c.yaml")
+        let loki = try #require(configuration.outputs.loki)
+        #expect(loki.endpointLabels == ["team"])
+        var machine = SpoolReaderMachine(policy: LokiPolicy(config: loki, job: "j", node: "n"), retry: loki.retry)
+        _ = machine.start(cursor: 0, state: nil, context: Fixtures.context(lastSequence: 1, configuration: configuration))
+        var step = machine.read([Self.entry(1, "a", at: Fixtures.t0)], context: Fixtures.context(lastSequence: 1, configuration: configuration))
+        if step.next.request == nil {
+            step = machine.waited(context: Fixtures.context(at: Fixtures.m0 + .seconds(2), lastSequence: 1, configuration: configuration))
+        }
+        let request = try #require(step.next.request)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any])
+        let streams = try #require(json["streams"] as? [[String: Any]])
+        #expect(streams.first?["stream"] as? [String: String] == ["job": "j", "instance": "n", "endpoint": "a", "team": "pay"])
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader(environment: [:], hostname: "h").parse(
+                yaml: yaml.replacingOccurrences(of: "[team]", with: "[job]"), source: "c.yaml")
+        }
+    }
+
     @Test func aBatchStopsAtItsSizeButAlwaysTakesItsFirstLine() {
         var tiny = LokiBatch(job: "j", node: "n", staticLabels: [], maxBytes: 10)
         let first = tiny.add(Self.entry(1, "a", at: Fixtures.t0), now: Fixtures.t0)

@@ -108,6 +108,9 @@ public struct LokiConfig: Sendable, Equatable {
     public var tenant: String?
     /// Extra stream labels, the same on every line (e.g. `cluster`). Keep them few and stable.
     public var labels: [StreamLabel] = []
+    /// Endpoint labels copied into each endpoint's stream (`[team]`), only those named: every
+    /// one counts against Loki's 15 labels per stream and is indexed, so they are opt-in.
+    public var endpointLabels: [String] = []
     /// A batch is sent when its lines reach this many bytes…
     public var batchSize = 1 << 20
     /// …or when its oldest line has waited this long.
@@ -143,7 +146,7 @@ public struct LokiConfig: Sendable, Equatable {
     init(_ node: ConfigNode) throws(ConfigError) {
         let mapping = try node.mapping(
             allowed: ConnectionConfig.keys + [
-                "tenant", "labels", "batch_size", "batch_wait", "max_bytes_per_second", "gzip", "min_backoff", "max_backoff",
+                "tenant", "labels", "endpoint_labels", "batch_size", "batch_wait", "max_bytes_per_second", "gzip", "min_backoff", "max_backoff",
             ])
         self.init(connection: try ConnectionConfig(mapping))
         tenant = try mapping["tenant"]?.string()
@@ -162,6 +165,21 @@ public struct LokiConfig: Sendable, Equatable {
             guard self.labels.count + LokiLabels.reserved.count <= 15 else {
                 throw labels.error("Loki accepts at most 15 labels per stream; \(labels.path) may add at most 12")
             }
+        }
+        if let list = mapping["endpoint_labels"] {
+            for item in try list.sequence() {
+                let name = try item.nonEmptyString()
+                if let problem = EndpointLabels.problem(name: name, value: "") { throw item.error("\(item.path): \(problem)") }
+                guard !labels.contains(where: { $0.name == name }), !endpointLabels.contains(name) else {
+                    throw item.error("\(item.path): label \"\(name)\" is already a stream label")
+                }
+                endpointLabels.append(name)
+            }
+        }
+        guard labels.count + endpointLabels.count + LokiLabels.reserved.count <= 15 else {
+            throw node.error(
+                "Loki accepts at most 15 labels per stream; outputs.loki.labels and endpoint_labels may add at most "
+                    + "\(15 - LokiLabels.reserved.count) together")
         }
         if let node = mapping["batch_size"] {
             let size = try node.byteSize()

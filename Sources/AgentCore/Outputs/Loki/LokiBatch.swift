@@ -35,7 +35,8 @@ public struct LokiBatch: Sendable {
 
     /// Adds a record unless its line would take the batch past `maxBytes` (a batch always takes
     /// its first line, so it makes progress); false when it did not fit.
-    public mutating func add(_ entry: SpoolEntry<ProbeResult>, now: Timestamp) -> Bool {
+    /// - Parameter labels: the endpoint's labels to copy into its stream, when it opens one.
+    public mutating func add(_ entry: SpoolEntry<ProbeResult>, now: Timestamp, labels: EndpointLabels = .init()) -> Bool {
         let result = entry.value
         if result.startedAt < now - Self.maxAge {
             tooOld += 1
@@ -52,7 +53,7 @@ public struct LokiBatch: Sendable {
         } else {
             index = streams.count
             streamIndex[result.endpoint] = index
-            streams.append((streamLabels(endpoint: result.endpoint), []))
+            streams.append((streamLabels(endpoint: result.endpoint, labels: labels), []))
         }
         streams[index].values.append(contentsOf: "[\"\(result.startedAt.unixNanoseconds)\",".utf8)
         JSONLine.appendQuoted(utf8: line, to: &streams[index].values)
@@ -79,12 +80,13 @@ public struct LokiBatch: Sendable {
         return body
     }
 
-    private func streamLabels(endpoint: String) -> [UInt8] {
+    private func streamLabels(endpoint: String, labels endpointLabels: EndpointLabels) -> [UInt8] {
         var labels = JSONLine()
         labels.add("job", job)
         labels.add("instance", node)
         labels.add("endpoint", endpoint)
         for label in staticLabels { labels.add(label.name, label.value) }
+        for pair in endpointLabels.pairs { labels.add(pair.name, pair.value) }
         return labels.lineBytes
     }
 }

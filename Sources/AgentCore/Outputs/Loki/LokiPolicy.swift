@@ -76,8 +76,12 @@ public struct LokiPolicy: SpoolReaderPolicy {
     public mutating func next(context: ReaderContext) -> Action {
         // Fill the batch from what was read; what does not fit closes it.
         var full = false
+        let streamLabels = config.endpointLabels.isEmpty || carryIndex == carry.count ? [:] : context.configuration.endpoints.reduce(into: [String: EndpointLabels]()) {
+            $0[$1.name] = EndpointLabels($1.labels.dictionary.filter { config.endpointLabels.contains($0.key) })
+        }
         while carryIndex < carry.count {
-            guard batch.add(carry[carryIndex], now: context.wallClock) else {
+            let endpoint = carry[carryIndex].value.endpoint
+            guard batch.add(carry[carryIndex], now: context.wallClock, labels: streamLabels[endpoint] ?? .init()) else {
                 full = true
                 break
             }
