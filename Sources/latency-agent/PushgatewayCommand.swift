@@ -6,7 +6,7 @@ import Logging
 struct PushgatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pushgateway", abstract: "Manage this node's group on the Pushgateway.",
-        subcommands: [Delete.self])
+        subcommands: [Delete.self, Prune.self])
 
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -29,6 +29,64 @@ struct PushgatewayCommand: AsyncParsableCommand {
             let outcome = await PushgatewayGroup(config: pushgateway, agent: config.agent, scrubber: { scrubber }, logger: logger).delete()
             guard case .success(let response) = outcome, (200..<300).contains(response.status) else { throw ExitCode(1) }
             print("deleted job=\"\(config.agent.job)\" instance=\"\(config.agent.node)\"")
+        }
+    }
+
+    struct Prune: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete the groups of this job's nodes that stopped pushing (autoscaled or removed nodes).",
+            discussion: "Staleness is the gateway's own push_time_seconds, so node clocks do not matter. Exits 1 if a deletion failed.")
+
+        @Option(name: .shortAndLong, help: "Path of the YAML configuration file (its pushgateway URL and agent.job).")
+        var config: String?
+
+        @Option(help: "Delete groups last pushed longer ago than this (e.g. 1h); at least 3 push intervals.")
+        var stale: String
+
+        @Flag(help: "List what would be deleted, delete nothing.")
+        var dryRun = false
+
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            let logger = try logging.makeLogger()
+            let config = try loadConfig(flag: config)
+            guard let pushgateway = config.outputs.pushgateway else {
+                LineWriter.write("latency-agent: the configuration has no outputs.pushgateway\n", to: LineWriter.standardError)
+                throw ExitCode(2)
+            }
+            guard let age = HumanUnits.duration(stale), age >= pushgateway.pushInterval * 3 else {
+                LineWriter.write(
+                    "latency-agent: --stale \"\(stale)\" must be a duration of at least 3 push intervals "
+                        + "(\(HumanUnits.format(pushgateway.pushInterval * 3))), or live nodes would be deleted\n",
+                    to: LineWriter.standardError)
+                throw ExitCode(2)
+            }
+            let scrubber = config.scrubber
+            let group = PushgatewayGroup(config: pushgateway, agent: config.agent, scrubber: { scrubber }, logger: logger)
+            let groups: [StaleGroups.Group]
+            switch await group.jobGroups() {
+            case .success(let found): groups = found
+            case .failure(let error):
+                LineWriter.write("latency-agent: \(error)\n", to: LineWriter.standardError)
+                throw ExitCode(1)
+            }
+            let stale = StaleGroups.stale(groups, now: .now, stale: age)
+            var failed = 0
+            for entry in stale {
+                let pushed = Timestamp(unixNanoseconds: Int64(entry.pushedAt * 1e9)).rfc3339.prefix(19)
+                if dryRun {
+                    print("would delete job=\"\(config.agent.job)\" instance=\"\(entry.instance)\" (last push \(pushed)Z)")
+                    continue
+                }
+                if case .success(let response) = await group.delete(instance: entry.instance), (200..<300).contains(response.status) {
+                    print("deleted job=\"\(config.agent.job)\" instance=\"\(entry.instance)\" (last push \(pushed)Z)")
+                } else {
+                    failed += 1
+                }
+            }
+            print("\(groups.count) groups of job \"\(config.agent.job)\", \(stale.count) stale\(dryRun ? " (dry run)" : "")")
+            if failed > 0 { throw ExitCode(1) }
         }
     }
 }

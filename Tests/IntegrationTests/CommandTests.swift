@@ -23,6 +23,39 @@ import Testing
         return (result.terminationStatus, result.standardOutput, result.standardError)
     }
 
+    /// `pushgateway prune --stale`: against the real Pushgateway, the group that stopped pushing
+    /// goes and the live one stays; `--dry-run` deletes nothing; a threshold shorter than three
+    /// push intervals is refused.
+    @Test func pruneDeletesOnlyTheGroupsThatStoppedPushing() async throws {
+        let url = try TestEnvironment.pushgatewayURL()
+        let job = "prune-\(UUID().uuidString.prefix(8))"
+        let configFile = TestEnvironment.temporaryDirectory("prune") + "/agent.yaml"
+        try """
+            agent: {node: live, job: \(job)}
+            outputs: {pushgateway: {url: "\(url)", push_interval: 100ms}}
+            endpoints: [{url: "http://127.0.0.1:1/"}]
+            """.write(toFile: configFile, atomically: true, encoding: .utf8)
+        func group(_ node: String) -> PushgatewayGroup {
+            PushgatewayGroup(
+                config: PushgatewayConfig(connection: ConnectionConfig(url: url)), agent: AgentConfig(node: node, job: job),
+                scrubber: { SecretScrubber() }, logger: Logger(label: "prune-test"))
+        }
+        let families = [MetricFamily(name: "x", help: "x", kind: .gauge, samples: [.init(labels: [], value: "1")])]
+        _ = try await group("gone").replace(with: families).get()
+        try await Task.sleep(for: .milliseconds(1500))
+        _ = try await group("live").replace(with: families).get()
+        let dry = try await Self.run(["pushgateway", "prune", "-c", configFile, "--stale", "1s", "--dry-run"])
+        #expect(dry.status.isSuccess, "\(dry.error)")
+        #expect(dry.output.contains("would delete job=\"\(job)\" instance=\"gone\"") && !dry.output.contains("\"live\""), "\(dry.output)")
+        #expect(try await group("live").jobGroups().get().map(\.instance) == ["gone", "live"], "a dry run deletes nothing")
+        let pruned = try await Self.run(["pushgateway", "prune", "-c", configFile, "--stale", "1s"])
+        #expect(pruned.status.isSuccess && pruned.output.contains("2 groups of job \"\(job)\", 1 stale"), "\(pruned.output) \(pruned.error)")
+        #expect(try await group("live").jobGroups().get().map(\.instance) == ["live"])
+        let tooShort = try await Self.run(["pushgateway", "prune", "-c", configFile, "--stale", "200ms"])
+        #expect(tooShort.status == .exited(2) && tooShort.error.contains("at least 3 push intervals"), "\(tooShort.error)")
+        _ = await group("live").delete()
+    }
+
     /// A proxy in `http_proxy` (here a closed port) is ignored: what is probed is what was named.
     @Test func environmentProxiesAreIgnored() async throws {
         let target = try TargetServer()

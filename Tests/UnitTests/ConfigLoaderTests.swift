@@ -402,6 +402,11 @@ import Yams
         let service = try String(contentsOf: Self.root.appendingPathComponent("deploy/mesh-service.yaml"), encoding: .utf8)
         #expect(service.contains("name: latency-agent-mesh") && service.contains("clusterIP: None"))
         #expect(daemonSet.contains("fieldPath: status.podIP"), "self: ${POD_IP} needs the pod's IP")
+        // The prune CronJob reads the same ConfigMap, so it needs what the configuration expands and reads.
+        let prune = try String(contentsOf: Self.root.appendingPathComponent("deploy/pushgateway-prune.yaml"), encoding: .utf8)
+        #expect(prune.contains(#"args: ["pushgateway", "prune", "--config", "/etc/latency-agent/config.yaml", "--stale", "1h"]"#))
+        #expect(prune.contains("name: latency-agent-config") && prune.contains("mountPath: \(clusterCA)"))
+        #expect(prune.contains("name: NODE_NAME") && prune.contains("name: POD_IP"))
         #expect(loaded.sourceFiles == ["\(mounted)/ca.crt"], "no file from the optional Secret is needed")
     }
 }

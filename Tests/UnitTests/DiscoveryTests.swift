@@ -221,3 +221,22 @@ import Testing
         #expect(!changed && state.problems.count == 1 && state.problems[0].contains("bad host"))
     }
 }
+
+@Suite struct StaleGroupsTests {
+    static let answer = """
+        {"status":"success","data":[
+          {"labels":{"job":"latency-agent","instance":"a"},"push_time_seconds":{"metrics":[{"labels":{},"value":"1.7e+09"}]}},
+          {"labels":{"job":"latency-agent","instance":"b"},"push_time_seconds":{"metrics":[{"labels":{},"value":"1.7000036e+09"}]}},
+          {"labels":{"job":"latency-agent","instance":"c","extra":"x"},"push_time_seconds":{"metrics":[{"labels":{},"value":"0"}]}},
+          {"labels":{"job":"other","instance":"d"},"push_time_seconds":{"metrics":[{"labels":{},"value":"0"}]}}]}
+        """
+
+    @Test func onlyThisJobsNodeGroupsOlderThanTheThresholdAreStale() throws {
+        let groups = try StaleGroups.groups(job: "latency-agent", in: Self.answer).get()
+        #expect(groups.map(\.instance) == ["a", "b"], "other jobs and groups with other grouping labels are not ours")
+        let now = Timestamp(unixSeconds: 1_700_003_700)
+        #expect(StaleGroups.stale(groups, now: now, stale: .seconds(3600)).map(\.instance) == ["a"])
+        #expect(StaleGroups.stale(groups, now: now, stale: .seconds(7200)).isEmpty)
+        #expect(throws: StaleGroupsError.self) { try StaleGroups.groups(job: "j", in: "<html>").get() }
+    }
+}

@@ -4,12 +4,16 @@ import Logging
 /// reader's transport, and the `pushgateway delete` command's.
 public struct PushgatewayGroup: Sendable {
     public let url: String
+    private let base: String
+    private let job: String
     private let gzip: Bool
     private let client: OutputHTTPClient
     private let logger: Logger
 
     public init(config: PushgatewayConfig, agent: AgentConfig, scrubber: @escaping @Sendable () -> SecretScrubber, logger: Logger) {
         self.url = GroupingKey.url(base: config.connection.url, job: agent.job, instance: agent.node)
+        self.base = config.connection.url
+        self.job = agent.job
         self.gzip = config.gzip
         self.client = OutputHTTPClient(name: "pushgateway", connection: config.connection, scrubber: scrubber)
         self.logger = logger
@@ -26,9 +30,25 @@ public struct PushgatewayGroup: Sendable {
         return await client.send(OutputRequest(method: "PUT", url: url, headers: headers, body: bytes))
     }
 
+    /// This job's groups (every node's) as the gateway lists them.
+    public func jobGroups() async -> Result<[StaleGroups.Group], StaleGroupsError> {
+        var listing = base
+        while listing.hasSuffix("/") { listing.removeLast() }
+        switch await client.send(OutputRequest(method: "GET", url: listing + "/api/v1/metrics")) {
+        case .success(let response) where (200..<300).contains(response.status):
+            return StaleGroups.groups(job: job, in: response.body)
+        case .success(let response):
+            return .failure(StaleGroupsError("the pushgateway answered \(response.summary) to GET /api/v1/metrics"))
+        case .failure(let error):
+            return .failure(StaleGroupsError("cannot reach the pushgateway: \(error)"))
+        }
+    }
+
     /// Removes the group, e.g. when retiring a node: the gateway never expires it by itself.
-    public func delete() async -> Result<OutputResponse, TransportError> {
-        let outcome = await client.send(OutputRequest(method: "DELETE", url: url))
+    /// - Parameter instance: another node's group of the same job (pruning); nil: this node's.
+    public func delete(instance: String? = nil) async -> Result<OutputResponse, TransportError> {
+        let target = instance.map { GroupingKey.url(base: base, job: job, instance: $0) } ?? url
+        let outcome = await client.send(OutputRequest(method: "DELETE", url: target))
         switch outcome {
         case .success(let response) where (200..<300).contains(response.status):
             logger.info("deleted this node's group from the pushgateway")
