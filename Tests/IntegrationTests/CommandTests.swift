@@ -42,13 +42,15 @@ import Testing
         }
         let families = [MetricFamily(name: "x", help: "x", kind: .gauge, samples: [.init(labels: [], value: "1")])]
         _ = try await group("gone").replace(with: families).get()
-        try await Task.sleep(for: .milliseconds(1500))
+        try await Task.sleep(for: .seconds(3))
+        // "live" pushes right before each command, as a live node would between them.
         _ = try await group("live").replace(with: families).get()
-        let dry = try await Self.run(["pushgateway", "prune", "-c", configFile, "--stale", "1s", "--dry-run"])
+        let dry = try await Self.run(["pushgateway", "prune", "-c", configFile, "--stale", "2s", "--dry-run"])
         #expect(dry.status.isSuccess, "\(dry.error)")
         #expect(dry.output.contains("would delete job=\"\(job)\" instance=\"gone\"") && !dry.output.contains("\"live\""), "\(dry.output)")
         #expect(try await group("live").jobGroups().get().map(\.instance) == ["gone", "live"], "a dry run deletes nothing")
-        let pruned = try await Self.run(["pushgateway", "prune", "-c", configFile, "--stale", "1s"])
+        _ = try await group("live").replace(with: families).get()
+        let pruned = try await Self.run(["pushgateway", "prune", "-c", configFile, "--stale", "2s"])
         #expect(pruned.status.isSuccess && pruned.output.contains("2 groups of job \"\(job)\", 1 stale"), "\(pruned.output) \(pruned.error)")
         #expect(try await group("live").jobGroups().get().map(\.instance) == ["live"])
         let tooShort = try await Self.run(["pushgateway", "prune", "-c", configFile, "--stale", "200ms"])

@@ -8,6 +8,8 @@ public struct PushgatewayGroup: Sendable {
     private let job: String
     private let gzip: Bool
     private let client: OutputHTTPClient
+    private let connection: ConnectionConfig
+    private let scrubber: @Sendable () -> SecretScrubber
     private let logger: Logger
 
     public init(config: PushgatewayConfig, agent: AgentConfig, scrubber: @escaping @Sendable () -> SecretScrubber, logger: Logger) {
@@ -16,6 +18,8 @@ public struct PushgatewayGroup: Sendable {
         self.job = agent.job
         self.gzip = config.gzip
         self.client = OutputHTTPClient(name: "pushgateway", connection: config.connection, scrubber: scrubber)
+        self.connection = config.connection
+        self.scrubber = scrubber
         self.logger = logger
     }
 
@@ -30,11 +34,21 @@ public struct PushgatewayGroup: Sendable {
         return await client.send(OutputRequest(method: "PUT", url: url, headers: headers, body: bytes))
     }
 
+    /// The most of the gateway's listing read: it holds every group's metrics, since the gateway
+    /// has no call that lists groups alone (about 1.2 KB per endpoint per node pushed).
+    public static let listingLimit = 256 << 20
+
     /// This job's groups (every node's) as the gateway lists them.
     public func jobGroups() async -> Result<[StaleGroups.Group], StaleGroupsError> {
         var listing = base
         while listing.hasSuffix("/") { listing.removeLast() }
-        switch await client.send(OutputRequest(method: "GET", url: listing + "/api/v1/metrics")) {
+        let reader = OutputHTTPClient(
+            name: "pushgateway", connection: connection, responseBodyLimit: Self.listingLimit, scrubber: scrubber)
+        switch await reader.send(OutputRequest(method: "GET", url: listing + "/api/v1/metrics")) {
+        case .success(let response) where (200..<300).contains(response.status) && response.body.utf8.count >= Self.listingLimit:
+            return .failure(StaleGroupsError(
+                "the pushgateway's listing is larger than \(Self.listingLimit >> 20) MiB; at this size use remote-write, "
+                    + "or delete groups by name with pushgateway delete"))
         case .success(let response) where (200..<300).contains(response.status):
             return StaleGroups.groups(job: job, in: response.body)
         case .success(let response):
