@@ -45,15 +45,20 @@ actor ConfigReloader {
         var taken = Dictionary(written.map { ($0.name, "the configuration file") }, uniquingKeysWith: { first, _ in first })
         var problems: [String: [String]] = [:]
         for (source, list) in discovered {
+            var overLimit = 0
             for endpoint in list {
                 if let owner = taken[endpoint.name] {
                     problems[source, default: []].append("endpoint \"\(endpoint.name)\" is skipped: \(owner) already has an endpoint of that name")
                 } else if endpoints.count >= Configuration.maxEndpoints {
-                    problems[source, default: []].append("endpoint \"\(endpoint.name)\" is skipped: the agent probes at most \(Configuration.maxEndpoints) endpoints")
+                    overLimit += 1
                 } else {
                     taken[endpoint.name] = "source \"\(source)\""
                     endpoints.append(endpoint)
                 }
+            }
+            if overLimit > 0 {
+                problems[source, default: []].append(
+                    "\(overLimit) endpoints are skipped: the agent probes at most \(Configuration.maxEndpoints); split the targets over several agents")
             }
         }
         return (endpoints, problems)

@@ -88,7 +88,8 @@ struct DiscoveryService: Service, CustomStringConvertible {
             if problems.isEmpty {
                 logger.notice("discovery: a source refreshes without problems again", metadata: ["source": "\(source.name)"])
             } else {
-                var metadata: Logger.Metadata = ["source": "\(source.name)", "problems": "\(problems)"]
+                let shown = problems.prefix(10) + (problems.count > 10 ? ["and \(problems.count - 10) more"] : [])
+                var metadata: Logger.Metadata = ["source": "\(source.name)", "problems": "\(Array(shown))"]
                 if !state.kept.isEmpty { metadata["keeping_last_good_targets_of"] = "\(state.kept)" }
                 logger.warning("discovery: a source has problems; what it last gave is kept", metadata: metadata)
             }
