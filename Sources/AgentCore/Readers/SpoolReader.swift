@@ -144,7 +144,12 @@ public struct SpoolReader<Policy: SpoolReaderPolicy>: Service, CustomStringConve
                         continue
                     }
                 }
-                if let publication = commit.publication { publish(publication) }
+                if let publication = commit.publication {
+                    publish(publication)
+                    // A durable reader that publishes (the alert evaluator) has done its work once it
+                    // has; the status board's in-memory position is not an output's progress.
+                    if commit.durable { health.succeeded(name) }
+                }
                 step = machine.committed(commit, context: context())
             case .flush:
                 try? await spool.flush()

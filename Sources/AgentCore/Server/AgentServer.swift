@@ -85,6 +85,6 @@ enum AgentServer {
             },
             spool: try? context.spool.statistics(readers: context.readers, now: now), spoolPath: config.spool.path,
             outputs: context.health.snapshot, engine: context.engine.statistics, firing: context.alerts.snapshot,
-            discovery: context.discovery.snapshot)
+            discovery: context.discovery.snapshot, maintenance: config.alerting?.inMaintenance(at: now) ?? false)
     }
 }

@@ -23,6 +23,8 @@ struct StatusReport {
     /// Alerts firing now, by endpoint.
     var firing: [String: [AlertRule]] = [:]
     var discovery: [DiscoveryStatus.Source] = []
+    /// A maintenance window is in force now: alerts are held back.
+    var maintenance = false
 
     // MARK: JSON
 
@@ -68,6 +70,7 @@ struct StatusReport {
                 "start_lag_p99_seconds": engine.lagQuantile(0.99).map { $0.inSeconds as Any } ?? NSNull(),
             ],
         ]
+        document["maintenance_in_force"] = maintenance
         document["discovery"] = discovery.map { source -> [String: Any] in
             [
                 "name": source.name, "kind": source.kind, "targets": source.targets, "refreshes": source.refreshes,
@@ -108,6 +111,7 @@ struct StatusReport {
                     <div><b>\(percent(endpoint.hour.uptimePercent))</b><small>uptime, 1 h</small></div>
                     <div><b>\(milliseconds(endpoint.day.p95))</b><small>p95, 24 h</small></div>
                     <div><b>\(percent(endpoint.day.uptimePercent))</b><small>uptime, 24 h</small></div>
+                    \(certificateDays(last))
                   </div>
                   \(chart(endpoint.series))
                   <p class="detail">\(escape(detail))\(phases(last))</p>
@@ -119,7 +123,9 @@ struct StatusReport {
         for reader in spool?.readers ?? [] {
             let health = outputs[reader.reader] ?? ReaderHealth.Entry()
             let error = health.lastError.map { " · last error: \(escape(String($0.prefix(160))))" } ?? ""
-            let success = health.lastSuccess.map { "last delivered \($0.rfc3339.prefix(19))Z" } ?? "nothing delivered yet"
+            // The alert evaluator delivers nowhere: it turns results into events for the receivers.
+            let verb = reader.reader == .alertEvaluator ? "evaluated" : "delivered"
+            let success = health.lastSuccess.map { "last \(verb) \($0.rfc3339.prefix(19))Z" } ?? "nothing \(verb) yet"
             outputRows += "<li><b>\(escape(reader.reader.storageKey))</b>: \(reader.records) behind (\(String(format: "%.1f", reader.age.inSeconds)) s) · \(success)\(error)</li>"
         }
         let discoveryRows = discovery.map { source in
@@ -145,6 +151,8 @@ struct StatusReport {
             .dot{width:10px;height:10px;border-radius:50%;display:inline-block;background:#8a94a6}
             .up .dot{background:#3fb950}.down .dot{background:#f85149}
             .url{color:#8a94a6;font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}
+            .maintenance{background:#3b2f12;border:1px solid #f0883e;border-radius:6px;padding:8px 12px;color:#f0c36e}
+            .soon b{color:#f85149}
             .labels{color:#a5b4fc;font-family:ui-monospace,monospace;font-size:12px}
             .facts{display:flex;gap:24px;flex-wrap:wrap;margin:10px 0}
             .facts b{display:block;font-size:15px}.facts small{color:#8a94a6}
@@ -154,6 +162,7 @@ struct StatusReport {
             ul{padding-left:18px}
             </style></head><body><main>
             <h1>latency-agent on \(escape(agent.node))</h1>
+            \(maintenance ? "<p class=\"maintenance\">Maintenance window in force: alerts are held back until it ends.</p>" : "")
             <div class="meta">job \(escape(agent.job)) · version \(AgentVersion.current) · up since \(startedAt.rfc3339.prefix(19))Z · \(engine.completed) probes, \(engine.inFlight) in flight · \(escape(spoolLine))</div>
             \(rows)
             \(discovery.isEmpty ? "" : "<h2>Discovery</h2><ul>\(discoveryRows)</ul>")
@@ -185,6 +194,14 @@ struct StatusReport {
             <svg viewBox="0 0 600 60" preserveAspectRatio="none" role="img" aria-label="latency per minute over the last hour">\(bars)</svg>
             <p class="chart-caption">last hour, per minute: p50 <span class="p50">■</span> p95 <span class="p95">■</span> · top \(milliseconds(Duration(seconds: top)))</p>
             """
+    }
+
+    /// Days until the server certificate expires, red within 14 days (or once expired).
+    private func certificateDays(_ result: ProbeResult?) -> String {
+        guard let expiry = result?.certificateExpiry else { return "" }
+        let days = Int(((expiry - now).inSeconds / 86_400).rounded(.down))
+        let soon = days < 14 ? " class=\"soon\"" : ""
+        return "<div\(soon)><b>\(days) d</b><small>certificate left</small></div>"
     }
 
     private func phases(_ result: ProbeResult?) -> String {
