@@ -17,9 +17,12 @@ dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "install ok installe
 swift build --product latency-agent
 work=$(mktemp -d /tmp/latency-agent-screenshot.XXXXXX)
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-export DEMO_PORT=$(free_port) DEMO_SPOOL="$work/spool"
 server_port=$(free_port)
-sed "s/^agent:/server: {address: 127.0.0.1, port: $server_port}\nagent:/" examples/demo.yaml >"$work/agent.yaml"
+# No Pushgateway, Loki or Slack here: their outputs fail to a free port and the page says so.
+unused="http://127.0.0.1:$(free_port)"
+export DEMO_PORT=$(free_port) DEMO_SPOOL="$work/spool" DEMO_SERVER_PORT=$server_port
+export PUSHGATEWAY_URL=$unused DEMO_LOKI_URL="$unused/loki/api/v1/push" DEMO_SLACK_URL="$unused/services/T/B/X"
+cp examples/demo.yaml "$work/agent.yaml"
 python3 scripts/demo-target.py "$DEMO_PORT" &
 target=$!
 "$(swift build --show-bin-path)/latency-agent" run --config "$work/agent.yaml" 2>"$work/agent.log" &

@@ -105,9 +105,12 @@ import Testing
             #expect(page.body.contains("api &quot;main&quot;"), "names are escaped")
             #expect(page.body.contains("node &lt;1&gt;"))
             #expect(!page.body.contains("node <1>"))
-            #expect(page.body.components(separatedBy: "<svg").count - 1 == 1, "a chart for the endpoint with successes")
-            #expect(page.body.contains("no successful probe in the last hour"), "and a word for the one without")
-            #expect(page.body.contains("<rect"), "bars for the minutes with data")
+            #expect(page.body.components(separatedBy: "<svg").count - 1 == 2, "a chart per endpoint, the failing one's too")
+            #expect(page.body.contains("<rect class=\"failed\""), "the failing endpoint's minutes are marked failed")
+            #expect(page.body.contains(" failed</p>"), "the caption counts the failures")
+            #expect(page.body.contains("<rect x="), "bars for the minutes with successes")
+            #expect(page.body.contains("<span class=\"ok\" title=\"") && page.body.contains("· failed: http_status ·"), "the strip of latest results")
+            #expect(page.body.contains("<span>−60 min</span>"), "a time axis")
             #expect(HTMLCheck.unbalancedTags(page.body).isEmpty, "\(HTMLCheck.unbalancedTags(page.body))")
         }
     }

@@ -21,6 +21,23 @@ import Testing
             spool: nil, spoolPath: "/s", outputs: [:], engine: ProbeStatistics(), maintenance: maintenance)
     }
 
+    @Test func theStripShowsTheLatestResultsAndTheChartMarksFailedMinutes() {
+        var report = Self.report(maintenance: false, certificateIn: 30)
+        report.endpoints[0].recent = [
+            StatusBoard.RecentResult(startedAt: Fixtures.t0, total: .milliseconds(12), failure: nil),
+            StatusBoard.RecentResult(startedAt: Fixtures.t0 + .seconds(30), total: .milliseconds(250), failure: .timeout),
+        ]
+        report.now = Fixtures.t0 + .seconds(60)
+        report.endpoints[0].series = [
+            LatencyWindows.MinutePoint(start: Fixtures.t0, p50: .milliseconds(10), p95: .milliseconds(20), failures: 1)
+        ]
+        let html = report.html()
+        #expect(html.contains("<span class=\"ok\" title=\"") && html.contains("<span class=\"fail\" title=\""))
+        #expect(html.contains("· failed: timeout · 250 ms"))
+        #expect(html.contains("<rect class=\"failed\"") && html.contains("1 failed at"))
+        #expect(html.contains("linear from 0 to 20 ms") && html.contains("failed <span class=\"fail\">■</span> · 1 failed</p>"))
+    }
+
     @Test func maintenanceCertificateDaysAndLabelsAreShown() throws {
         let html = Self.report(maintenance: true, certificateIn: 30).html()
         #expect(html.contains("Maintenance window in force"))

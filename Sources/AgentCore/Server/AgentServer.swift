@@ -81,7 +81,8 @@ enum AgentServer {
                 let windows = state?.windows ?? LatencyWindows()
                 return StatusReport.Endpoint(
                     config: endpoint, last: state?.last, hour: windows.summary(lastHour: true, now: now),
-                    day: windows.summary(lastHour: false, now: now), series: windows.minuteSeries(now: now))
+                    day: windows.summary(lastHour: false, now: now), series: windows.minuteSeries(now: now),
+                    recent: state?.recent ?? [])
             },
             spool: try? context.spool.statistics(readers: context.readers, now: now), spoolPath: config.spool.path,
             outputs: context.health.snapshot, engine: context.engine.statistics, firing: context.alerts.snapshot,

@@ -65,12 +65,19 @@ public struct LatencyWindows: Sendable, Equatable {
         return Self.summarize(buckets.filter { $0.start > now - span })
     }
 
-    /// p50 and p95 of each minute of the last hour, for the status page's chart.
-    public func minuteSeries(now: Timestamp) -> [(start: Timestamp, p50: Duration?, p95: Duration?)] {
+    /// p50, p95 and failures of each minute of the last hour, for the status page's chart.
+    public func minuteSeries(now: Timestamp) -> [MinutePoint] {
         minutes.filter { $0.start > now - Self.hour }.map { bucket in
             let summary = Self.summarize([bucket])
-            return (bucket.start, summary.p50, summary.p95)
+            return MinutePoint(start: bucket.start, p50: summary.p50, p95: summary.p95, failures: Int(bucket.total - bucket.succeeded))
         }
+    }
+
+    public struct MinutePoint: Sendable, Equatable {
+        public var start: Timestamp
+        public var p50: Duration?
+        public var p95: Duration?
+        public var failures: Int
     }
 
     static func summarize(_ buckets: [Bucket]) -> Summary {

@@ -9,6 +9,25 @@ public final class StatusBoard: Sendable {
     struct EndpointState: Sendable {
         var last: ProbeResult?
         var windows = LatencyWindows()
+        /// The latest results, oldest first, for the page's strip: small, so 10,000 endpoints
+        /// cost about 5 MB.
+        var recent: [RecentResult] = []
+
+        static let recentKept = 20
+
+        mutating func add(_ result: ProbeResult) {
+            last = result
+            windows.add(result)
+            if recent.count == Self.recentKept { recent.removeFirst() }
+            recent.append(RecentResult(startedAt: result.startedAt, total: result.timings.total, failure: result.failure?.reason))
+        }
+    }
+
+    /// One result as the strip shows it: when, how long, and why it failed.
+    struct RecentResult: Sendable, Equatable {
+        var startedAt: Timestamp
+        var total: Duration
+        var failure: FailureReason?
     }
 
     private struct State: Sendable {
@@ -28,12 +47,10 @@ public final class StatusBoard: Sendable {
     func add(_ update: StatusBoardPolicy.Update) {
         state.withLock { state in
             for entry in update.history {
-                state.endpoints[entry.value.endpoint, default: EndpointState()].last = entry.value
-                state.endpoints[entry.value.endpoint, default: EndpointState()].windows.add(entry.value)
+                state.endpoints[entry.value.endpoint, default: EndpointState()].add(entry.value)
             }
             for entry in update.live {
-                state.endpoints[entry.value.endpoint, default: EndpointState()].last = entry.value
-                state.endpoints[entry.value.endpoint, default: EndpointState()].windows.add(entry.value)
+                state.endpoints[entry.value.endpoint, default: EndpointState()].add(entry.value)
                 state.fold.add(entry.value)
             }
         }

@@ -9,7 +9,8 @@ struct StatusReport {
         var last: ProbeResult?
         var hour: LatencyWindows.Summary
         var day: LatencyWindows.Summary
-        var series: [(start: Timestamp, p50: Duration?, p95: Duration?)]
+        var series: [LatencyWindows.MinutePoint]
+        var recent: [StatusBoard.RecentResult] = []
     }
 
     var agent: AgentConfig
@@ -113,6 +114,7 @@ struct StatusReport {
                     <div><b>\(percent(endpoint.day.uptimePercent))</b><small>uptime, 24 h</small></div>
                     \(certificateDays(last))
                   </div>
+                  \(strip(endpoint.recent))
                   \(chart(endpoint.series))
                   <p class="detail">\(escape(detail))\(phases(last))</p>
                 </section>
@@ -153,6 +155,9 @@ struct StatusReport {
             .url{color:#8a94a6;font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}
             .maintenance{background:#3b2f12;border:1px solid #f0883e;border-radius:6px;padding:8px 12px;color:#f0c36e}
             .soon b{color:#f85149}
+            .strip{display:flex;gap:2px;margin:6px 0}.strip span{width:10px;height:14px;border-radius:2px;background:#3fb950}
+            .strip span.fail{background:#f85149}.fail{color:#f85149}
+            .axis{display:flex;justify-content:space-between;color:#8a94a6;font-size:10px}
             .labels{color:#a5b4fc;font-family:ui-monospace,monospace;font-size:12px}
             .facts{display:flex;gap:24px;flex-wrap:wrap;margin:10px 0}
             .facts b{display:block;font-size:15px}.facts small{color:#8a94a6}
@@ -174,16 +179,23 @@ struct StatusReport {
 
     /// One bar per minute of the last hour: p95 (orange) behind p50 (blue), on a linear scale
     /// from zero to the hour's highest p95. Bars stay readable when the SVG is stretched to width.
-    private func chart(_ series: [(start: Timestamp, p50: Duration?, p95: Duration?)]) -> String {
+    private func chart(_ series: [LatencyWindows.MinutePoint]) -> String {
         let top = series.compactMap(\.p95).max()?.inSeconds ?? 0
-        guard top > 0 else { return "<p class=\"chart-caption\">no successful probe in the last hour</p>" }
+        let failed = series.reduce(0) { $0 + $1.failures }
+        guard top > 0 || failed > 0 else { return "<p class=\"chart-caption\">no probe in the last hour</p>" }
         let width = 600.0, height = 60.0, slot = width / 60
         let start = now - LatencyWindows.hour
         var bars = ""
         for point in series {
             let x = (point.start - start).inSeconds / LatencyWindows.hour.inSeconds * width
+            // A minute with failures gets a red mark along the top, whatever its latency.
+            if point.failures > 0 {
+                bars += String(
+                    format: "<rect class=\"failed\" x=\"%.1f\" y=\"0\" width=\"%.1f\" height=\"4\" fill=\"#f85149\"><title>%d failed at %@Z</title></rect>",
+                    x, slot - 1, point.failures, String(point.start.rfc3339.prefix(16)))
+            }
             for (value, color) in [(point.p95, "#f0883e"), (point.p50, "#58a6ff")] {
-                guard let value else { continue }
+                guard let value, top > 0 else { continue }
                 let barHeight = max(1, value.inSeconds / top * (height - 2))
                 bars += String(
                     format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%@\"/>",
@@ -192,8 +204,20 @@ struct StatusReport {
         }
         return """
             <svg viewBox="0 0 600 60" preserveAspectRatio="none" role="img" aria-label="latency per minute over the last hour">\(bars)</svg>
-            <p class="chart-caption">last hour, per minute: p50 <span class="p50">■</span> p95 <span class="p95">■</span> · top \(milliseconds(Duration(seconds: top)))</p>
+            <div class="axis"><span>−60 min</span><span>−45</span><span>−30</span><span>−15</span><span>now</span></div>
+            <p class="chart-caption">last hour, per minute, linear from 0 to \(milliseconds(Duration(seconds: top))): p50 <span class="p50">■</span> p95 <span class="p95">■</span> failed <span class="fail">■</span>\(failed > 0 ? " · \(failed) failed" : "")</p>
             """
+    }
+
+    /// The latest results, oldest first: green or red, with when, how long and why on hover.
+    private func strip(_ recent: [StatusBoard.RecentResult]) -> String {
+        guard !recent.isEmpty else { return "" }
+        let cells = recent.map { result in
+            let what = result.failure.map { "failed: \($0.rawValue)" } ?? "ok"
+            let title = "\(result.startedAt.rfc3339.prefix(19))Z · \(what) · \(milliseconds(result.total))"
+            return "<span class=\"\(result.failure == nil ? "ok" : "fail")\" title=\"\(escape(title))\"></span>"
+        }
+        return "<div class=\"strip\" aria-label=\"latest results, oldest first\">\(cells.joined())</div>"
     }
 
     /// Days until the server certificate expires, red within 14 days (or once expired).
