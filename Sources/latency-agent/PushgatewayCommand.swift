@@ -8,6 +8,18 @@ struct PushgatewayCommand: AsyncParsableCommand {
         commandName: "pushgateway", abstract: "Manage this node's group on the Pushgateway.",
         subcommands: [Delete.self, Prune.self])
 
+    /// The configuration, its Pushgateway section (exit 2 without one) and this node's group.
+    static func setUp(config flag: String?, logging: LoggingOptions) throws -> (Configuration, PushgatewayConfig, PushgatewayGroup) {
+        let logger = try logging.makeLogger()
+        let config = try loadConfig(flag: flag)
+        guard let pushgateway = config.outputs.pushgateway else {
+            LineWriter.write("latency-agent: the configuration has no outputs.pushgateway\n", to: LineWriter.standardError)
+            throw ExitCode(2)
+        }
+        let scrubber = config.scrubber
+        return (config, pushgateway, PushgatewayGroup(config: pushgateway, agent: config.agent, scrubber: { scrubber }, logger: logger))
+    }
+
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete this node's group (job, instance) from the Pushgateway, e.g. when retiring the node.",
@@ -19,14 +31,8 @@ struct PushgatewayCommand: AsyncParsableCommand {
         @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
-            let logger = try logging.makeLogger()
-            let config = try loadConfig(flag: config)
-            guard let pushgateway = config.outputs.pushgateway else {
-                LineWriter.write("latency-agent: the configuration has no outputs.pushgateway\n", to: LineWriter.standardError)
-                throw ExitCode(2)
-            }
-            let scrubber = config.scrubber
-            let outcome = await PushgatewayGroup(config: pushgateway, agent: config.agent, scrubber: { scrubber }, logger: logger).delete()
+            let (config, _, group) = try PushgatewayCommand.setUp(config: config, logging: logging)
+            let outcome = await group.delete()
             guard case .success(let response) = outcome, (200..<300).contains(response.status) else { throw ExitCode(1) }
             print("deleted job=\"\(config.agent.job)\" instance=\"\(config.agent.node)\"")
         }
@@ -49,12 +55,7 @@ struct PushgatewayCommand: AsyncParsableCommand {
         @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
-            let logger = try logging.makeLogger()
-            let config = try loadConfig(flag: config)
-            guard let pushgateway = config.outputs.pushgateway else {
-                LineWriter.write("latency-agent: the configuration has no outputs.pushgateway\n", to: LineWriter.standardError)
-                throw ExitCode(2)
-            }
+            let (config, pushgateway, group) = try PushgatewayCommand.setUp(config: config, logging: logging)
             guard let age = HumanUnits.duration(stale), age >= pushgateway.pushInterval * 3 else {
                 LineWriter.write(
                     "latency-agent: --stale \"\(stale)\" must be a duration of at least 3 push intervals "
@@ -62,8 +63,6 @@ struct PushgatewayCommand: AsyncParsableCommand {
                     to: LineWriter.standardError)
                 throw ExitCode(2)
             }
-            let scrubber = config.scrubber
-            let group = PushgatewayGroup(config: pushgateway, agent: config.agent, scrubber: { scrubber }, logger: logger)
             let groups: [StaleGroups.Group]
             switch await group.jobGroups() {
             case .success(let found): groups = found
