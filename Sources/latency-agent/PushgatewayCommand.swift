@@ -8,8 +8,12 @@ struct PushgatewayCommand: AsyncParsableCommand {
         commandName: "pushgateway", abstract: "Manage this node's group on the Pushgateway.",
         subcommands: [Delete.self, Prune.self])
 
-    /// The configuration, its Pushgateway section (exit 2 without one) and this node's group.
-    static func setUp(config flag: String?, logging: LoggingOptions) throws -> (Configuration, PushgatewayConfig, PushgatewayGroup) {
+    /// The configuration and its Pushgateway section (exit 2 without one), and how to reach this
+    /// node's group. The group is made only once every argument is checked: its client starts a
+    /// thread that initialises libcurl and OpenSSL, and exiting while it does crashes in OpenSSL.
+    static func setUp(config flag: String?, logging: LoggingOptions) throws
+        -> (config: Configuration, pushgateway: PushgatewayConfig, group: @Sendable () -> PushgatewayGroup)
+    {
         let logger = try logging.makeLogger()
         let config = try loadConfig(flag: flag)
         guard let pushgateway = config.outputs.pushgateway else {
@@ -17,7 +21,7 @@ struct PushgatewayCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let scrubber = config.scrubber
-        return (config, pushgateway, PushgatewayGroup(config: pushgateway, agent: config.agent, scrubber: { scrubber }, logger: logger))
+        return (config, pushgateway, { PushgatewayGroup(config: pushgateway, agent: config.agent, scrubber: { scrubber }, logger: logger) })
     }
 
     struct Delete: AsyncParsableCommand {
@@ -32,7 +36,7 @@ struct PushgatewayCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (config, _, group) = try PushgatewayCommand.setUp(config: config, logging: logging)
-            let outcome = await group.delete()
+            let outcome = await group().delete()
             guard case .success(let response) = outcome, (200..<300).contains(response.status) else { throw ExitCode(1) }
             print("deleted job=\"\(config.agent.job)\" instance=\"\(config.agent.node)\"")
         }
@@ -55,7 +59,7 @@ struct PushgatewayCommand: AsyncParsableCommand {
         @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
-            let (config, pushgateway, group) = try PushgatewayCommand.setUp(config: config, logging: logging)
+            let (config, pushgateway, makeGroup) = try PushgatewayCommand.setUp(config: config, logging: logging)
             guard let age = HumanUnits.duration(stale), age >= pushgateway.pushInterval * 3 else {
                 LineWriter.write(
                     "latency-agent: --stale \"\(stale)\" must be a duration of at least 3 push intervals "
@@ -63,6 +67,7 @@ struct PushgatewayCommand: AsyncParsableCommand {
                     to: LineWriter.standardError)
                 throw ExitCode(2)
             }
+            let group = makeGroup()
             let groups: [StaleGroups.Group]
             switch await group.jobGroups() {
             case .success(let found): groups = found
