@@ -82,6 +82,28 @@ import Testing
         #expect(run(Array(worse.prefix(4)), rules: rules).isEmpty)
     }
 
+    /// One outage, one alert: while `down` fires, error_rate and uptime are held back; one still
+    /// breached when `down` resolves is news then; `inhibit_while_down: false` sends them all.
+    @Test func downHoldsBackTheWindowRulesOfItsEndpoint() {
+        var rules = AlertRulesConfig()
+        rules.window = .seconds(100)
+        rules.minProbes = 5
+        rules.quantileAbove = nil
+        // Five good, then an outage of six probes, then recovery: the window still holds the failures.
+        let outage = (0..<5).map { Self.result($0) } + (5..<11).map { Self.result($0, ok: false) } + (11..<14).map { Self.result($0) }
+        #expect(run(outage, rules: rules) == ["firing down", "firing error_rate silenced", "firing uptime silenced", "resolved down"],
+                "the window rules wait for the failures to become down, then are part of its outage")
+        // The window slides past the outage: the held rules resolve as silently as they fired.
+        let later = outage + (14..<30).map { Self.result($0) }
+        #expect(run(later, rules: rules).suffix(2) == ["resolved uptime silenced", "resolved error_rate silenced"])
+        // Failures that stop short of down: the window rule fires once the streak ends.
+        let blip = (0..<5).map { Self.result($0) } + [Self.result(5, ok: false), Self.result(6)]
+        #expect(run(blip, rules: rules) == ["firing error_rate", "firing uptime"], "1 of 7 failed: both breach, after the streak")
+        var separate = rules
+        separate.inhibitWindowRulesWhileDown = false
+        #expect(run(outage, rules: separate) == ["firing error_rate", "firing uptime", "firing down", "resolved down"])
+    }
+
     @Test func aHighQuantileFiresTheLatencyRule() {
         var rules = windowsOff
         rules.quantileAbove = .milliseconds(500)

@@ -21,6 +21,9 @@ public struct AlertEvaluator: Sendable, Equatable {
         var notified: Bool
         var lastNotice: Timestamp
         var goodStreak = 0
+        /// A window rule that breached during a `down` outage: part of that outage, so it stays
+        /// silent to its resolution. Optional so states saved before it still load.
+        var partOfOutage: Bool?
     }
 
     struct EndpointState: Codable, Sendable, Equatable {
@@ -77,10 +80,17 @@ public struct AlertEvaluator: Sendable, Equatable {
                 since: since, at: result.startedAt, lastError: state.lastError, silenced: silenced)
         }
         for (rule, verdict) in Self.verdicts(state, rules: rules, result: result) {
+            // `down` comes first, so a window rule sees whether this very probe made it fire. While
+            // failures mount towards `down`, a window rule waits: the outage may be `down`'s.
+            let inhibits = rules.inhibitWindowRulesWhileDown && Self.windowRules.contains(rule)
+            let inOutage = inhibits && state.firing[.down] != nil
+            let awaitingDown = inhibits && state.firing[.down] == nil && state.failures > 0
             switch (state.firing[rule], verdict.breached) {
-            case (nil, true?) where verdict.readyToFire:
-                state.firing[rule] = Firing(since: result.startedAt, notified: !inMaintenance, lastNotice: result.startedAt)
-                events.append(event(.firing, rule, verdict.value, verdict.threshold, since: result.startedAt, silenced: inMaintenance))
+            case (nil, true?) where verdict.readyToFire && !awaitingDown:
+                state.firing[rule] = Firing(
+                    since: result.startedAt, notified: !(inMaintenance || inOutage), lastNotice: result.startedAt,
+                    partOfOutage: inOutage ? true : nil)
+                events.append(event(.firing, rule, verdict.value, verdict.threshold, since: result.startedAt, silenced: inMaintenance || inOutage))
             case (var firing?, false?):
                 firing.goodStreak += 1
                 if firing.goodStreak >= (verdict.countsItsOwnRecoveries ? 1 : rules.recoveries) {
@@ -93,12 +103,12 @@ public struct AlertEvaluator: Sendable, Equatable {
                 }
             case (var firing?, true?):
                 firing.goodStreak = 0
-                if !inMaintenance, !firing.notified {
+                if !inMaintenance, !firing.notified, firing.partOfOutage != true {
                     // Still firing when the maintenance window ended: now it is news.
                     firing.notified = true
                     firing.lastNotice = result.startedAt
                     events.append(event(.firing, rule, verdict.value, verdict.threshold, since: firing.since, silenced: false))
-                } else if !inMaintenance, let remindEvery, result.startedAt - firing.lastNotice >= remindEvery {
+                } else if !inMaintenance, firing.notified, let remindEvery, result.startedAt - firing.lastNotice >= remindEvery {
                     firing.lastNotice = result.startedAt
                     events.append(event(.reminder, rule, verdict.value, verdict.threshold, since: firing.since, silenced: false))
                 }
@@ -120,6 +130,10 @@ public struct AlertEvaluator: Sendable, Equatable {
     public var firing: [String: [AlertRule]] {
         endpoints.compactMapValues { $0.firing.isEmpty ? nil : $0.firing.keys.sorted { $0.rawValue < $1.rawValue } }
     }
+
+    /// The rules `down` holds back (`inhibit_while_down`): what breaches during an outage is that
+    /// outage, already announced.
+    static let windowRules: Set<AlertRule> = [.latency, .errorRate, .uptime]
 
     struct Verdict {
         /// nil: the rule cannot judge yet (too few probes, no certificate seen).

@@ -90,12 +90,17 @@ public struct AlertRulesConfig: Sendable, Equatable {
     /// Percent.
     public var uptimeBelow: Double? = 90
     public var certificateExpiresWithin: Duration? = .seconds(14 * 86_400)
+    /// While `down` fires for an endpoint, its window rules (latency, error_rate, uptime) are held
+    /// back, as Alertmanager's inhibit rules would: one outage, one alert. A window rule waits
+    /// while failures mount towards `down` (at most `failures - 1` probes), and one that breached
+    /// during the outage stays silent to its resolution.
+    public var inhibitWindowRulesWhileDown = true
 
     public init() {}
 
     public static let keys = [
         "failures", "recoveries", "slow_probes", "window", "min_probes", "quantile", "quantile_above", "error_rate_above",
-        "uptime_below", "certificate_expires_within",
+        "uptime_below", "certificate_expires_within", "inhibit_while_down",
     ]
 
     /// These rules with what `mapping` sets on top; `off` turns a threshold off.
@@ -117,6 +122,7 @@ public struct AlertRulesConfig: Sendable, Equatable {
         if let node = mapping["certificate_expires_within"] {
             rules.certificateExpiresWithin = try node.isOff() ? nil : node.positiveDuration()
         }
+        if let node = mapping["inhibit_while_down"] { rules.inhibitWindowRulesWhileDown = try node.bool() }
         return rules
     }
 }
