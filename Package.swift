@@ -25,10 +25,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
-        // libcurl, declared once: typed wrappers for its variadic setopt/getinfo calls.
+        // libcurl, declared once: typed wrappers for its variadic setopt/getinfo calls, and the
+        // OpenSSL calls that read a handshake's protocol and cipher (libcurl's own TLS library).
         .target(
             name: "CCurl",
-            linkerSettings: [.linkedLibrary("curl")]
+            linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("ssl")]
         ),
         // zlib's gzip, for request bodies; its init is a macro, hence a C function.
         .target(
@@ -100,7 +101,8 @@ let package = Package(
                 "AgentCore",
                 "CTestZlib",
             ],
-            path: "Tests/TestSupport"
+            path: "Tests/TestSupport",
+            exclude: ["grpc-health-server.py"]
         ),
         // Pure policies, codecs and configuration: nothing running, nothing on the network.
         .testTarget(

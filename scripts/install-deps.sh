@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages latency-agent needs, only when missing (idempotent: with
 # everything present it runs no apt command at all).
-#   scripts/install-deps.sh          build and run: libcurl, LMDB, zlib, CA certificates, python3
+#   scripts/install-deps.sh          build and run: libcurl, OpenSSL (TLS session facts), LMDB, zlib, CA certificates, python3
 #   scripts/install-deps.sh test     also the real Pushgateway, Prometheus and DNS server (dnsmasq) the tests start
 set -euo pipefail
 
-packages=(libcurl4-openssl-dev liblmdb-dev zlib1g-dev ca-certificates python3)
+packages=(libcurl4-openssl-dev libssl-dev liblmdb-dev zlib1g-dev ca-certificates python3)
 [ "${1:-}" = test ] && packages+=(prometheus-pushgateway prometheus python3-venv dnsmasq-base)
 missing=()
 for package in "${packages[@]}"; do

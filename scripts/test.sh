@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # The test command (README, CI). Installs what is missing, runs the offline checks of the shipped
 # files (Dockerfile, manifests, rules), starts a real Pushgateway and a real Prometheus (scraping
-# it with honor_labels, with the shipped alert rules) on free loopback ports, builds the agent
+# it with honor_labels, with the shipped alert rules) on free loopback ports, installs the gRPC
+# health server's Python packages, builds the agent
 # binary the crash tests run, then runs every test (arguments go to `swift test`, e.g. --filter).
 # Everything it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
 scripts/check-shipping.sh
+# The real gRPC health server the gRPC probe tests start (PyPI), in the linters' venv.
+.venv/bin/python -c 'import grpc_health.v1.health' 2>/dev/null ||
+    .venv/bin/pip install --quiet --disable-pip-version-check grpcio grpcio-health-checking
+export GRPC_PYTHON="$PWD/.venv/bin/python"
 
 work=$(mktemp -d /tmp/latency-agent-test.XXXXXX)
 pids=()

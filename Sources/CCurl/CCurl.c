@@ -1,7 +1,10 @@
 #include "CCurl.h"
 
 #include <errno.h>
+#include <string.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
+#include <stdio.h>
 #include <unistd.h>
 
 CURLcode ccurl_easy_setopt_long(CURL *handle, CURLoption option, long value) {
@@ -38,6 +41,38 @@ curl_socket_t ccurl_open_socket(struct curl_sockaddr *address, int ceiling, int 
     return fd;
 }
 
+static void ccurl_tls_info(const SSL *ssl, int where, int ret) {
+    (void)ret;
+    if (!(where & SSL_CB_HANDSHAKE_DONE)) {
+        return;
+    }
+    ccurl_tls_facts *facts = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    if (facts == NULL) {
+        return;
+    }
+    const char *version = SSL_get_version(ssl);
+    const char *cipher = SSL_get_cipher_name(ssl);
+    snprintf(facts->version, sizeof facts->version, "%s", version ? version : "");
+    snprintf(facts->cipher, sizeof facts->cipher, "%s", cipher ? cipher : "");
+}
+
+/* libcurl (OpenSSL backend) makes one SSL_CTX per connection and hands it here before the
+   handshake; the facts pointer rides on the context for the info callback to find. */
+static CURLcode ccurl_ssl_ctx(CURL *handle, void *context, void *facts) {
+    (void)handle;
+    SSL_CTX_set_app_data((SSL_CTX *)context, facts);
+    SSL_CTX_set_info_callback((SSL_CTX *)context, ccurl_tls_info);
+    return CURLE_OK;
+}
+
+CURLcode ccurl_easy_record_tls(CURL *handle, ccurl_tls_facts *facts) {
+    CURLcode code = curl_easy_setopt(handle, CURLOPT_SSL_CTX_FUNCTION, ccurl_ssl_ctx);
+    if (code != CURLE_OK) {
+        return code;
+    }
+    return curl_easy_setopt(handle, CURLOPT_SSL_CTX_DATA, facts);
+}
+
 CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }
@@ -49,7 +84,7 @@ CURLcode ccurl_easy_getinfo_string(CURL *handle, CURLINFO info, const char **val
 }
 const char *ccurl_response_header(CURL *handle, const char *name, size_t index) {
     struct curl_header *header = NULL;
-    if (curl_easy_header(handle, name, index, CURLH_HEADER, -1, &header) != CURLHE_OK || header == NULL) {
+    if (curl_easy_header(handle, name, index, CURLH_HEADER | CURLH_TRAILER, -1, &header) != CURLHE_OK || header == NULL) {
         return NULL;
     }
     return header->value;

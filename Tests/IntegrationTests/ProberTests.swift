@@ -244,6 +244,12 @@ import Testing
         #expect(result.timings.tls != nil)
         #expect(result.certificateExpiry == Self.leafExpiry)
         #expect(result.chainEarliestExpiry == Self.caExpiry)
+        // The handshake's own facts, in blackbox's words; the body's length as the server sent it.
+        #expect(result.details.tlsVersion == "TLS 1.3" || result.details.tlsVersion == "TLS 1.2")
+        #expect(result.details.tlsCipher?.isEmpty == false)
+        #expect(result.details.contentLength == 2)
+        let plain = try await probe(endpoint(Self.http.url("/ok")))
+        #expect(plain.details.tlsVersion == nil && plain.details.tlsCipher == nil)
     }
 
     /// tcp://: connected is success; nothing is sent, so the server sees no request.
@@ -267,6 +273,8 @@ import Testing
         #expect(result.failure == nil, "\(String(describing: result.failure))")
         #expect(result.method == "TLS" && result.timings.tls != nil && result.timings.processing == nil)
         #expect(result.certificateExpiry == Self.leafExpiry && result.chainEarliestExpiry == Self.caExpiry)
+        #expect(result.details.tlsVersion?.hasPrefix("TLS 1.") == true && result.details.tlsCipher != nil)
+        #expect(result.details.contentLength == nil, "a handshake has no body")
         let untrusted = try await probe(endpoint("tls://127.0.0.1:\(Self.https.port)"))
         #expect(untrusted.failure?.reason == .tls)
         let plain = try await probe(endpoint("tls://127.0.0.1:\(Self.http.port)") { $0.tls.caFile = Self.caFile })

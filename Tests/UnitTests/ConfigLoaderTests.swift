@@ -73,7 +73,7 @@ import Yams
     @Test(arguments: [
         ("endpoints:\n  - url: http://a/\n    timout: 5s\n", 3, 5, "unknown key \"timout\" in endpoints[0] (did you mean \"timeout\"?)"),
         ("endpoints:\n  - url: http://a/\n    interval: soon\n", 3, 15, "endpoints[0].interval must be a duration"),
-        ("endpoints:\n  - url: ftp://a/\n", 2, 10, "endpoints[0].url must be an http:// or https:// or tcp:// or tls:// URL"),
+        ("endpoints:\n  - url: ftp://a/\n", 2, 10, "endpoints[0].url must be a URL the agent probes: http(s)://host/path, tcp://host:port"),
         ("endpoints:\n  - url: http://a/\n    name: x\n  - url: http://b/\n    name: x\n", 5, 11, "endpoint name \"x\" is already used by the endpoint at line 2"),
         ("endpoints:\n  - url: http://a/\n    interval: 5s\n    timeout: 10s\n", 4, 14, "timeout 10s is longer than its interval 5s"),
         ("defaults:\n  timeout: 1m\nendpoints:\n  - url: http://a/\n    interval: 30s\n", 5, 15, "timeout 60s is longer than its interval 30s"),

@@ -192,7 +192,12 @@ import Testing
         #expect(ProbeKind.problem("tls://[::1]:443/") == nil && ProbeKind(url: "TLS://h:1") == .tls)
         #expect(ProbeKind.problem("tcp://127.0.0.1")?.contains("needs a port") == true)
         #expect(ProbeKind.problem("tcp://127.0.0.1:80/path")?.contains("only host:port") == true)
-        #expect(ProbeKind.problem("ftp://h:21")?.contains("must be an http:// or https:// or tcp:// or tls:// URL") == true)
+        #expect(ProbeKind.problem("ftp://h:21")?.hasPrefix("must be a URL the agent probes: http(s)://host/path, tcp://host:port") == true)
+        #expect(ProbeKind.problem("grpc://127.0.0.1:50051/my.pkg.Service") == nil && ProbeKind(url: "grpcs://h:1") == .grpc)
+        #expect(ProbeKind.problem("grpc://127.0.0.1:50051/a/b")?.contains("one segment") == true)
+        #expect(ProbeKind.problem("grpc://127.0.0.1")?.contains("needs a port: grpc://host:port") == true)
+        #expect(ProbeKind.curlURL("grpcs://h:443/svc") == "https://h:443/grpc.health.v1.Health/Check")
+        #expect(ProbeKind.curlURL("grpc://h:50051") == "http://h:50051/grpc.health.v1.Health/Check")
         #expect(ProbeKind.curlURL("tls://h:443") == "https://h:443" && ProbeKind.curlURL("tcp://h:5432") == "http://h:5432")
         #expect(EndpointConfig(name: "db", url: "tcp://h:5432").method == "TCP")
     }

@@ -144,18 +144,19 @@ import Testing
         #expect(restored == fold, "the details survive a restart")
     }
 
-    /// A fold saved by the previous release (coding version 1, without the details) still loads:
-    /// an upgrade continues every counter.
-    @Test func aVersionOneFoldStillLoads() throws {
+    /// A fold saved by an earlier release (coding version 1 without the details, 2 without the
+    /// kind's own) still loads: an upgrade continues every counter.
+    @Test func anEarlierVersionsFoldStillLoads() throws {
         let previous = fold([Self.result(total: 1000), Self.result(total: 2000, failure: .timeout)])
         let current = previous.encoded()
-        // Version 1 is version 2 without the details' four bytes at the end of each endpoint
-        // (no HTTP version, 0 redirects, IP protocol 0, no flags).
-        #expect(current.first == 2 && Array(current.suffix(4)) == [0, 0, 0, 0])
-        let versionOne = [1] + current.dropFirst().dropLast(4)
-        let loaded = try #require(MetricFold(decoding: Array(versionOne), like: fold([])))
-        #expect(loaded == previous)
-        #expect(MetricFold(decoding: [3] + current.dropFirst(), like: fold([])) == nil, "a newer version is not guessed at")
+        // Version 2 is version 3 without the kind's details (here only their end tag, 0); version 1
+        // is version 2 without the four detail bytes (no HTTP version, 0 redirects, IP protocol 0, no flags).
+        #expect(current.first == 3 && Array(current.suffix(5)) == [0, 0, 0, 0, 0])
+        let versionTwo = [2] + current.dropFirst().dropLast(1)
+        #expect(try #require(MetricFold(decoding: Array(versionTwo), like: fold([]))) == previous)
+        let versionOne = [1] + current.dropFirst().dropLast(5)
+        #expect(try #require(MetricFold(decoding: Array(versionOne), like: fold([]))) == previous)
+        #expect(MetricFold(decoding: [4] + current.dropFirst(), like: fold([])) == nil, "a newer version is not guessed at")
     }
 
     @Test func labelValuesAreEscaped() {

@@ -5,6 +5,8 @@ public enum DNSRecordType: UInt16, Sendable, Equatable, CaseIterable {
     case a = 1
     case ns = 2
     case cname = 5
+    case soa = 6
+    case ptr = 12
     case mx = 15
     case txt = 16
     case aaaa = 28
@@ -20,6 +22,8 @@ public enum DNSRecordType: UInt16, Sendable, Equatable, CaseIterable {
         case .a: "A"
         case .ns: "NS"
         case .cname: "CNAME"
+        case .soa: "SOA"
+        case .ptr: "PTR"
         case .mx: "MX"
         case .txt: "TXT"
         case .aaaa: "AAAA"
@@ -206,7 +210,7 @@ public struct DNSMessage: Sendable, Equatable {
                 data = .address(try take(4).map(String.init).joined(separator: "."))
             case .aaaa where length == 16:
                 data = .address(IPAddress.format(ipv6: try take(16)))
-            case .cname, .ns:
+            case .cname, .ns, .ptr:
                 data = .name(try self.name())
             case .srv where length >= 7:
                 data = .service(priority: try word(), weight: try word(), port: try word(), target: try self.name())

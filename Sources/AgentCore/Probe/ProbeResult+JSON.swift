@@ -30,6 +30,30 @@ extension ProbeResult {
         line.add("cert_expiry", certificateExpiry?.rfc3339)
         line.add("chain_expiry", chainEarliestExpiry?.rfc3339)
         line.add("connection", connection.rawValue)
+        line.add("tls_version", details.tlsVersion)
+        line.add("tls_cipher", details.tlsCipher)
+        line.add("content_length", details.contentLength)
+        if let dns = details.dns {
+            var part = JSONLine()
+            part.add("rcode", dns.responseCode.description)
+            part.add("answer_rrs", dns.answers)
+            part.add("authority_rrs", dns.authority)
+            part.add("additional_rrs", dns.additional)
+            line.add("dns", object: part)
+        }
+        if let icmp = details.icmp {
+            var part = JSONLine()
+            part.add("sent", icmp.sent)
+            part.add("received", icmp.received)
+            part.add("reply_hop_limit", icmp.replyHopLimit)
+            line.add("icmp", object: part)
+        }
+        if let grpc = details.grpc {
+            var part = JSONLine()
+            part.add("status_code", grpc.statusCode)
+            part.add("serving_status", grpc.servingStatus?.name)
+            line.add("grpc", object: part)
+        }
         return line.lineBytes
     }
 }

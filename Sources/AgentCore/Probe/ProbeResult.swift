@@ -22,12 +22,14 @@ public struct ProbeResult: Sendable, Equatable {
     public var chainEarliestExpiry: Timestamp?
     /// nil when the probe succeeded.
     public var failure: ProbeFailure?
+    /// What the probe's kind learnt beyond timings: TLS session, DNS answer, ICMP packets, gRPC status.
+    public var details: ProbeDetails
 
     public init(
         endpoint: String, url: String, method: String, connection: ConnectionMode, startedAt: Timestamp,
         timings: PhaseTimings, statusCode: Int = 0, httpVersion: String? = nil, bytesReceived: Int64 = 0,
         remoteIP: String? = nil, redirects: Int = 0, certificateExpiry: Timestamp? = nil,
-        chainEarliestExpiry: Timestamp? = nil, failure: ProbeFailure? = nil
+        chainEarliestExpiry: Timestamp? = nil, failure: ProbeFailure? = nil, details: ProbeDetails = ProbeDetails()
     ) {
         self.endpoint = endpoint
         self.url = url
@@ -43,6 +45,7 @@ public struct ProbeResult: Sendable, Equatable {
         self.certificateExpiry = certificateExpiry
         self.chainEarliestExpiry = chainEarliestExpiry
         self.failure = failure
+        self.details = details
     }
 
     public var succeeded: Bool { failure == nil }
@@ -76,4 +79,14 @@ public enum FailureReason: String, Sendable, CaseIterable {
     case tooSlow = "too_slow"
     /// A `fail_if_header_matches` / `fail_if_header_not_matches` rule.
     case headerMismatch = "header_mismatch"
+    /// A DNS answer's response code is not one of `valid_rcodes`.
+    case dnsResponseCode = "dns_rcode"
+    /// A DNS answer's records failed a `validate_answer_rrs` rule.
+    case dnsAnswer = "dns_answer"
+    /// More echo replies were lost than `max_loss` allows.
+    case packetLoss = "packet_loss"
+    /// A gRPC call ended with a status other than OK.
+    case grpcStatus = "grpc_status"
+    /// A gRPC health check answered, but not SERVING.
+    case notServing = "not_serving"
 }

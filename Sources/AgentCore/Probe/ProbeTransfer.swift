@@ -1,4 +1,5 @@
 import CCurl
+import Foundation
 
 /// One endpoint's libcurl transfer, configured once and re-added to the multi handle for every
 /// probe, so the per-probe cost is a reset of a few counters.
@@ -18,17 +19,19 @@ final class ProbeTransfer {
         self.endpoint = endpoint
         self.scrubber = scrubber
         self.checker = ResponseChecker(endpoint.conditions, bodyMatch: endpoint.bodyMatch)
-        self.transfer = try CurlTransfer(
-            keepBody: checker.readsBody ? endpoint.maxBodyBytes : 0, bodyLimit: endpoint.maxBodyBytes, keepsDescriptorReserve: true)
+        // A health check's reply is a few bytes; it is read for its serving status.
+        let keepBody = endpoint.kind == .grpc ? 1024 : checker.readsBody ? endpoint.maxBodyBytes : 0
+        self.transfer = try CurlTransfer(keepBody: keepBody, bodyLimit: endpoint.maxBodyBytes, keepsDescriptorReserve: true)
         self.headers = CurlStringList(
-            endpoint.headers.map { "\($0.name): \($0.value)" } + (endpoint.authorization?.headerLines ?? []))
+            endpoint.headers.map { "\($0.name): \($0.value)" } + (endpoint.authorization?.headerLines ?? [])
+                + (endpoint.kind == .grpc ? GRPCHealthCheck.headerLines : []))
         try configure(userAgent: userAgent)
     }
 
     private func configure(userAgent: String) throws(CurlError) {
         try easy.set(CURLOPT_URL, ProbeKind.curlURL(endpoint.url))
         // tcp:// and tls://: connect (and handshake), then stop; no request is sent.
-        if endpoint.kind != .http { try easy.set(CURLOPT_CONNECT_ONLY, true) }
+        if endpoint.kind.connectsOnly { try easy.set(CURLOPT_CONNECT_ONLY, true) }
         try easy.set(CURLOPT_PROTOCOLS_STR, "http,https")
         try easy.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
         try easy.set(CURLOPT_USERAGENT, userAgent)
@@ -49,7 +52,11 @@ final class ProbeTransfer {
             try easy.set(CURLOPT_FORBID_REUSE, true)
             try easy.set(CURLOPT_DNS_CACHE_TIMEOUT, 0)
         }
-        if endpoint.kind == .http { try configureMethod() }
+        switch endpoint.kind {
+        case .http: try configureMethod()
+        case .grpc: try configureHealthCheck()
+        case .tcp, .tls, .dns, .icmp: break
+        }
         try easy.apply(endpoint.tls)
         try easy.apply(basicAuthorization: endpoint.authorization)
         try easy.apply(endpoint.proxy)
@@ -66,6 +73,18 @@ final class ProbeTransfer {
             try easy.setRequestBody(Array((endpoint.body ?? "").utf8))
             if endpoint.method != "POST" { try easy.set(CURLOPT_CUSTOMREQUEST, endpoint.method) }
         }
+    }
+
+    /// gRPC needs HTTP/2: over TLS by ALPN (`grpcs://`), in clear text with prior knowledge (h2c).
+    private func configureHealthCheck() throws(CurlError) {
+        let secure = endpoint.url.lowercased().hasPrefix("grpcs:")
+        try easy.set(CURLOPT_HTTP_VERSION, Int(secure ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE))
+        try easy.set(CURLOPT_FOLLOWLOCATION, false)
+        try easy.setRequestBody(GRPCHealthCheck.requestBody(service: grpcService))
+    }
+
+    private var grpcService: String {
+        GRPCHealthCheck.service(fromPath: URLComponents(string: endpoint.url)?.percentEncodedPath ?? "") ?? ""
     }
 
     /// Resets the per-probe state; called right before the handle is added to the multi handle.
@@ -90,11 +109,18 @@ final class ProbeTransfer {
             bytesReceived: Int64(transfer.bytesReceived), remoteIP: easy.string(CURLINFO_PRIMARY_IP),
             redirects: easy.int(CURLINFO_REDIRECT_COUNT), certificateExpiry: chain.first ?? nil,
             chainEarliestExpiry: chain.compactMap { $0 }.min())
-        result.failure = failure(code: code, statusCode: statusCode, total: result.timings.total)
+        let session = transfer.tlsSession
+        result.details.tlsVersion = session?.version
+        result.details.tlsCipher = session?.cipher
+        if endpoint.kind == .http, statusCode != 0 {
+            let length = easy.size(CURLINFO_CONTENT_LENGTH_DOWNLOAD_T)
+            result.details.contentLength = length < 0 ? nil : length
+        }
+        result.failure = failure(code: code, statusCode: statusCode, total: result.timings.total, details: &result.details)
         return result
     }
 
-    private func failure(code: CURLcode, statusCode: Int, total: Duration) -> ProbeFailure? {
+    private func failure(code: CURLcode, statusCode: Int, total: Duration, details: inout ProbeDetails) -> ProbeFailure? {
         if code != CURLE_OK {
             if transfer.exceededBodyLimit {
                 return ProbeFailure(
@@ -103,13 +129,24 @@ final class ProbeTransfer {
             let (reason, message) = transfer.failure(code)
             return ProbeFailure(reason: reason, message: scrubber.scrub(message))
         }
-        // A connect-only probe succeeded once it connected (and its handshake verified).
-        guard endpoint.kind == .http else { return nil }
-        guard endpoint.expectedStatus.contains(statusCode) else {
-            return ProbeFailure(
-                reason: .httpStatus, message: "status \(statusCode) is not one of \(endpoint.expectedStatus)")
+        switch endpoint.kind {
+        case .http:
+            guard endpoint.expectedStatus.contains(statusCode) else {
+                return ProbeFailure(
+                    reason: .httpStatus, message: "status \(statusCode) is not one of \(endpoint.expectedStatus)")
+            }
+            return checker.failure(body: transfer.body, total: total, header: easy.responseHeader)
+        case .grpc:
+            let outcome = GRPCHealthCheck.outcome(
+                httpStatus: statusCode, grpcStatus: easy.responseHeader("grpc-status").last,
+                grpcMessage: easy.responseHeader("grpc-message").last, body: transfer.body, service: grpcService)
+            details.grpc = outcome.details
+            if let failure = outcome.failure { return ProbeFailure(reason: failure.reason, message: scrubber.scrub(failure.message)) }
+            return checker.failure(body: [], total: total, header: easy.responseHeader)
+        case .tcp, .tls, .dns, .icmp:
+            // Connected (and the handshake verified): only a time limit is left to check.
+            return checker.failure(body: [], total: total)
         }
-        return checker.failure(body: transfer.body, total: total, header: easy.responseHeader)
     }
 
     private static func httpVersion(_ code: Int) -> String? {

@@ -1,5 +1,5 @@
 extension ProbeResult {
-    /// The spool payload (envelope version 1), appended to `writer`. Times are stored as
+    /// The spool payload (envelope version 2), appended to `writer`. Times are stored as
     /// microseconds, libcurl's unit; the start time lives in the envelope.
     func encodePayload(into writer: inout ByteWriter) {
         writer.string(endpoint)
@@ -22,6 +22,7 @@ extension ProbeResult {
             writer.byte(UInt8(FailureReason.allCases.firstIndex(of: failure.reason)!))
             writer.string(failure.message)
         }
+        details.encode(into: &writer)
     }
 
     /// The whole spool record, envelope and payload, written in one pass.
@@ -31,7 +32,7 @@ extension ProbeResult {
         return writer.bytes
     }
 
-    init(payload reader: inout ByteReader, startedAt: Timestamp) throws(ByteReader.Malformed) {
+    init(payload reader: inout ByteReader, version: UInt8, startedAt: Timestamp) throws(ByteReader.Malformed) {
         func micros(_ r: inout ByteReader) throws(ByteReader.Malformed) -> Int64 { try r.signed() }
         func seconds(_ r: inout ByteReader) throws(ByteReader.Malformed) -> Timestamp { Timestamp(unixSeconds: try r.signed()) }
         let endpoint = try reader.string()
@@ -55,6 +56,7 @@ extension ProbeResult {
             guard index < FailureReason.allCases.count else { throw ByteReader.Malformed() }
             return ProbeFailure(reason: FailureReason.allCases[index], message: try r.string())
         }
+        if version >= 2 { self.details = try ProbeDetails(reading: &reader) }
         guard reader.isAtEnd else { throw ByteReader.Malformed() }
     }
 }

@@ -5,8 +5,11 @@
 ///
 /// `[version: 1 byte][start time: 8 bytes, big-endian Unix nanoseconds][payload]`
 public enum SpoolEnvelope {
-    /// Version 1: an HTTP probe result (`ProbeResult` payload version 1).
-    public static let currentVersion: UInt8 = 1
+    /// Version 1: an HTTP probe result. Version 2: the same followed by the result's
+    /// `ProbeDetails` (TLS session, DNS, ICMP, gRPC). Both are read, so a spool written by the
+    /// previous release drains after an upgrade.
+    public static let currentVersion: UInt8 = 2
+    static let knownVersions: ClosedRange<UInt8> = 1...2
     static let headerSize = 9
 
     /// A writer holding the frame's header, for the payload to be written after it.
@@ -22,7 +25,7 @@ public enum SpoolEnvelope {
     static func time(of entry: LMDBEntry) -> Timestamp? {
         guard entry.valueCount >= headerSize else { return nil }
         return entry.readValue { (reader: inout ByteReader) -> Timestamp? in
-            guard let version = try? reader.byte(), version == currentVersion, let time = try? reader.fixed64() else { return nil }
+            guard let version = try? reader.byte(), knownVersions.contains(version), let time = try? reader.fixed64() else { return nil }
             return Timestamp(unixNanoseconds: Int64(bitPattern: time))
         }
     }
@@ -33,7 +36,7 @@ public enum SpoolEnvelope {
     ) throws(ByteReader.Malformed) -> T {
         try entry.readValue { (reader: inout ByteReader) throws(ByteReader.Malformed) -> T in
             let version = try reader.byte()
-            guard version == currentVersion else { throw ByteReader.Malformed() }
+            guard knownVersions.contains(version) else { throw ByteReader.Malformed() }
             let time = Timestamp(unixNanoseconds: Int64(bitPattern: try reader.fixed64()))
             return try payload(version, time, &reader)
         }

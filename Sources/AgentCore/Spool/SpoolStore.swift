@@ -41,8 +41,8 @@ struct SpoolStore: Sendable {
         entries.reserveCapacity(min(limit, 4096))
         try environment.read { transaction throws(LMDBError) in
             try transaction.scan(results, from: ByteWriter.key(sequence &+ 1)) { entry in
-                let decoded = try? SpoolEnvelope.open(entry) { (_, time, reader: inout ByteReader) throws(ByteReader.Malformed) in
-                    try ProbeResult(payload: &reader, startedAt: time)
+                let decoded = try? SpoolEnvelope.open(entry) { (version, time, reader: inout ByteReader) throws(ByteReader.Malformed) in
+                    try ProbeResult(payload: &reader, version: version, startedAt: time)
                 }
                 if let decoded {
                     entries.append(SpoolEntry(sequence: entry.sequence, value: decoded))

@@ -23,10 +23,22 @@ CURLcode ccurl_easy_setopt_opensocket_callback(CURL *handle, ccurl_opensocket_ca
 CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode ccurl_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value);
 CURLcode ccurl_easy_getinfo_string(CURL *handle, CURLINFO info, const char **value);
-/* The values of response header `name` of the last response (after redirects), one per call:
+/* The values of response header or trailer `name` of the last response (after redirects), one per call:
    `index` from 0; NULL when there is no such header or no more values. */
 const char *ccurl_response_header(CURL *handle, const char *name, size_t index);
 CURLcode ccurl_easy_getinfo_certinfo(CURL *handle, struct curl_certinfo **value);
+
+/* The protocol and cipher of the last TLS handshake of a transfer, as OpenSSL names them
+   ("TLSv1.3", "TLS_AES_256_GCM_SHA384"); empty strings until a handshake completes. */
+typedef struct {
+    char version[16];
+    char cipher[64];
+} ccurl_tls_facts;
+
+/* Makes every TLS handshake of `handle` record into `facts` (through libcurl's SSL_CTX
+   callback and an OpenSSL info callback); `facts` must outlive the handle's transfers.
+   Returns CURLE_NOT_BUILT_IN when libcurl's TLS library is not OpenSSL. */
+CURLcode ccurl_easy_record_tls(CURL *handle, ccurl_tls_facts *facts);
 
 /* Values libcurl defines as macros, which Swift does not import. */
 static const long CCURL_AUTH_BASIC = (long)CURLAUTH_BASIC;

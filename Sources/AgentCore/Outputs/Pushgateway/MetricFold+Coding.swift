@@ -1,6 +1,7 @@
 extension MetricFold {
-    /// 2 added the last probe's details (blackbox's gauges); a version 1 fold still loads, without them.
-    static let codingVersion: UInt8 = 2
+    /// 2 added the last probe's details (blackbox's gauges), 3 the kind's own (`ProbeDetails`);
+    /// an older fold still loads, without them.
+    static let codingVersion: UInt8 = 3
 
     /// The fold as the Pushgateway reader's spool state.
     public func encoded() -> [UInt8] {
@@ -46,6 +47,7 @@ extension MetricFold {
             writer.unsigned(UInt64(details.redirects))
             writer.byte(UInt8(details.ipProtocol))
             writer.byte((details.usedTLS ? 1 : 0) | (details.failedDueToRegex ? 2 : 0))
+            details.probe.encode(into: &writer)
         }
         return writer.bytes
     }
@@ -62,7 +64,7 @@ extension MetricFold {
 
     private func decodeEndpoints(_ reader: inout ByteReader) throws(ByteReader.Malformed) -> [String: EndpointMetrics]? {
         let version = try reader.byte()
-        guard version == 1 || version == Self.codingVersion else { return nil }
+        guard (1...Self.codingVersion).contains(version) else { return nil }
         var savedBounds: [[Double]] = []
         for _ in 0..<2 {
             let count = Int(try reader.unsigned())
@@ -115,6 +117,7 @@ extension MetricFold {
                 last.details.usedTLS = flags & 1 != 0
                 last.details.failedDueToRegex = flags & 2 != 0
             }
+            if version >= 3 { last.details.probe = try ProbeDetails(reading: &reader) }
             endpoints[name] = EndpointMetrics(
                 url: url, method: method, successes: successes, failures: failures, failuresByReason: byReason,
                 latency: histograms[0], phases: Array(histograms.dropFirst()), last: last, chainEarliestExpiry: chain, uptime: uptime)

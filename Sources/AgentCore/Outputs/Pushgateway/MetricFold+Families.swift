@@ -43,6 +43,19 @@ extension MetricFold {
             name: "probe_ip_protocol", help: "IP version of the address the last probe reached (0: none).", kind: .gauge)
         var regex = MetricFamily(
             name: "probe_failed_due_to_regex", help: "Whether the last probe failed on a body pattern.", kind: .gauge)
+        var contentLength = MetricFamily(
+            name: "probe_http_content_length", help: "Content-Length of the last probe's response (-1: none sent).",
+            kind: .gauge)
+        var tlsVersion = MetricFamily(
+            name: "probe_tls_version_info", help: "TLS version of the last probe's handshake, as the version label.",
+            kind: .gauge)
+        var tlsCipher = MetricFamily(
+            name: "probe_tls_cipher_info", help: "Cipher of the last probe's TLS handshake, as the cipher label.",
+            kind: .gauge)
+        var lastChain = MetricFamily(
+            name: "probe_ssl_last_chain_expiry_timestamp_seconds",
+            help: "Earliest expiry in the chain of the last probe's handshake, Unix seconds.", kind: .gauge)
+        var kindFamilies = KindFamilies()
 
         for name in endpoints.keys.sorted() {
             let metrics = endpoints[name]!
@@ -70,10 +83,12 @@ extension MetricFold {
             uptime.samples.append(.init(labels: label, value: Self.percent(window.0, of: window.1)))
             success.samples.append(.init(labels: label, value: metrics.last.success ? "1" : "0"))
             duration.samples.append(.init(labels: label, value: metrics.last.total.secondsText))
-            status.samples.append(.init(labels: label, value: "\(metrics.last.statusCode)"))
-            for (index, phase) in Phase.allCases.enumerated() {
-                let value = index < metrics.last.phases.count ? metrics.last.phases[index] : nil
-                phases.samples.append(.init(labels: label + [("phase", phase.rawValue)], value: (value ?? .zero).secondsText))
+            if ProbeKind(method: metrics.method) == .http {
+                status.samples.append(.init(labels: label, value: "\(metrics.last.statusCode)"))
+                for (index, phase) in Phase.allCases.enumerated() {
+                    let value = index < metrics.last.phases.count ? metrics.last.phases[index] : nil
+                    phases.samples.append(.init(labels: label + [("phase", phase.rawValue)], value: (value ?? .zero).secondsText))
+                }
             }
             if let chain = metrics.chainEarliestExpiry {
                 expiry.samples.append(.init(labels: label, value: "\(chain.unixSeconds)"))
@@ -82,17 +97,31 @@ extension MetricFold {
             let details = metrics.last.details
             let resolve = metrics.last.phases.first ?? nil
             dnsLookup.samples.append(.init(labels: label, value: (resolve ?? .zero).secondsText))
-            ssl.samples.append(.init(labels: label, value: details.usedTLS ? "1" : "0"))
-            version.samples.append(.init(labels: label, value: details.httpVersion ?? "0"))
-            redirects.samples.append(.init(labels: label, value: "\(details.redirects)"))
             ipProtocol.samples.append(.init(labels: label, value: "\(details.ipProtocol)"))
-            regex.samples.append(.init(labels: label, value: details.failedDueToRegex ? "1" : "0"))
+            if let tls = details.probe.tlsVersion {
+                tlsVersion.samples.append(.init(labels: label + [("version", tls)], value: "1"))
+            }
+            if let cipher = details.probe.tlsCipher {
+                tlsCipher.samples.append(.init(labels: label + [("cipher", cipher)], value: "1"))
+            }
+            if details.usedTLS, metrics.last.success, let chain = metrics.chainEarliestExpiry {
+                lastChain.samples.append(.init(labels: label, value: "\(chain.unixSeconds)"))
+            }
+            let kind = ProbeKind(method: metrics.method)
+            if kind == .http {
+                ssl.samples.append(.init(labels: label, value: details.usedTLS ? "1" : "0"))
+                version.samples.append(.init(labels: label, value: details.httpVersion ?? "0"))
+                redirects.samples.append(.init(labels: label, value: "\(details.redirects)"))
+                regex.samples.append(.init(labels: label, value: details.failedDueToRegex ? "1" : "0"))
+                contentLength.samples.append(.init(labels: label, value: "\(details.probe.contentLength ?? -1)"))
+            }
+            kindFamilies.add(kind, metrics.last, labels: label)
             info.samples.append(.init(labels: label + [("url", metrics.url), ("method", metrics.method)], value: "1"))
         }
         return [
             requests, latency, uptime, success, duration, status, phases, phaseHistograms, expiry, failures, lastTime,
-            info, dnsLookup, ssl, version, redirects, ipProtocol, regex,
-        ]
+            info, dnsLookup, ssl, version, redirects, ipProtocol, regex, contentLength, tlsVersion, tlsCipher, lastChain,
+        ] + kindFamilies.all
     }
 
     /// A percentage with two decimals, computed in integers so it is exact and reproducible.

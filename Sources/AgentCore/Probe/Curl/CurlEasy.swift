@@ -97,6 +97,19 @@ final class CurlEasy {
         return ccurl_easy_getinfo_off_t(handle, info, &value) == CURLE_OK ? .microseconds(Int64(value)) : .zero
     }
 
+    /// A size libcurl reports (`CURLINFO_CONTENT_LENGTH_DOWNLOAD_T`); -1 when unknown.
+    func size(_ info: CURLINFO) -> Int64 {
+        var value: curl_off_t = -1
+        return ccurl_easy_getinfo_off_t(handle, info, &value) == CURLE_OK ? Int64(value) : -1
+    }
+
+    /// Has every TLS handshake of this handle write its protocol and cipher into `facts`.
+    /// Not fatal when libcurl's TLS library is not OpenSSL: the facts then stay empty.
+    func recordTLS(into facts: UnsafeMutablePointer<ccurl_tls_facts>) {
+        confinement.check("a libcurl easy handle")
+        _ = ccurl_easy_record_tls(handle, facts)
+    }
+
     /// Every value of a response header of the last response (`Retry-After`, a header a
     /// condition checks), in order; none when absent.
     func responseHeader(_ name: String) -> [String] {

@@ -9,6 +9,7 @@ import CCurl
 final class CurlTransfer {
     let easy = CurlEasy()
     private let errorBuffer: UnsafeMutablePointer<CChar>
+    private let tlsFacts: UnsafeMutablePointer<ccurl_tls_facts>
     /// Body bytes kept for the caller (a body check, an output's answer); counting goes on past it.
     private let keepBody: Int
     /// The transfer aborts once the body passes this many bytes (`max_body_size`).
@@ -40,11 +41,14 @@ final class CurlTransfer {
         self.headerLimit = headerLimit
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
+        tlsFacts = .allocate(capacity: 1)
+        tlsFacts.initialize(to: ccurl_tls_facts())
         try installSinks()
     }
 
     deinit {
         errorBuffer.deallocate()
+        tlsFacts.deallocate()
     }
 
     /// Points libcurl's callbacks at this transfer; again after `easy.reset()`, which clears them.
@@ -58,6 +62,7 @@ final class CurlTransfer {
         try easy.set(CURLOPT_HEADERDATA, pointer: me)
         try easy.set(openSocket: curlTransferOpenSocket)
         try easy.set(CURLOPT_OPENSOCKETDATA, pointer: me)
+        easy.recordTLS(into: tlsFacts)
     }
 
     /// Clears what the last request left; call right before each transfer.
@@ -70,6 +75,20 @@ final class CurlTransfer {
         exceededHeaderLimit = false
         socketFailure = nil
         errorBuffer[0] = 0
+        tlsFacts.pointee = ccurl_tls_facts()
+    }
+
+    /// The last TLS handshake's protocol, in blackbox_exporter's words (`TLS 1.3`), and OpenSSL's
+    /// cipher name; nil when no handshake completed during this transfer.
+    var tlsSession: (version: String, cipher: String)? {
+        func text<Field>(_ field: Field) -> String {
+            withUnsafeBytes(of: field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        }
+        let version = text(tlsFacts.pointee.version)
+        let cipher = text(tlsFacts.pointee.cipher)
+        guard !version.isEmpty else { return nil }
+        // OpenSSL says "TLSv1.3"; blackbox_exporter's `version` label says "TLS 1.3".
+        return (version.hasPrefix("TLSv") ? "TLS " + version.dropFirst(4) : version, cipher)
     }
 
     /// libcurl's own words for a failed transfer: its error buffer, else the code's description.
