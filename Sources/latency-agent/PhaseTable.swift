@@ -11,12 +11,21 @@ enum PhaseTable {
             summary += "  →  \(result.statusCode) HTTP/\(result.httpVersion ?? "?")"
         }
         if let ip = result.remoteIP { summary += " from \(ip)" }
-        summary += ", \(result.bytesReceived) bytes"
+        if ProbeKind(method: result.method) == .http || result.bytesReceived > 0 { summary += ", \(result.bytesReceived) bytes" }
+        if let dns = result.details.dns {
+            summary += ", \(dns.responseCode) with \(dns.answers) answers"
+        }
+        if let icmp = result.details.icmp {
+            summary += ", \(icmp.received) of \(icmp.sent) echo replies"
+            if let hopLimit = icmp.replyHopLimit { summary += " (hop limit \(hopLimit))" }
+        }
+        if let grpc = result.details.grpc, let serving = grpc.servingStatus { summary += ", \(serving.name)" }
+        if let version = result.details.tlsVersion { summary += ", \(version) \(result.details.tlsCipher ?? "")" }
         if result.redirects > 0 { summary += ", \(result.redirects) redirects" }
         lines.append(summary)
         let timings = result.timings
-        for phase in Phase.allCases {
-            lines.append("  \(phase.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))\(milliseconds(timings[phase]))")
+        for (phase, name) in ProbeKind(method: result.method).phases {
+            lines.append("  \(name.padding(toLength: 11, withPad: " ", startingAt: 0))\(milliseconds(timings[phase]))")
         }
         if timings.redirect > .zero { lines.append("  redirect   \(milliseconds(timings.redirect))") }
         lines.append("  total      \(milliseconds(timings.total))  (\(result.connection.rawValue) connection)")

@@ -17,7 +17,9 @@ struct ProbeCommand: AsyncParsableCommand {
             Exit status: 0 when every probe succeeded, 1 otherwise.
             """)
 
-    @Argument(help: "What to probe: an http:// or https:// URL, tcp://host:port (connect) or tls://host:port (connect and handshake).")
+    @Argument(
+        help: "What to probe: an http:// or https:// URL, tcp://host:port (connect), tls://host:port (connect and handshake), grpc(s)://host:port/service (gRPC health), dns://server/name?type=A or icmp://host."
+    )
     var url: String
 
     @Option(name: .shortAndLong, help: "A request header as 'Name: value' (repeatable).")

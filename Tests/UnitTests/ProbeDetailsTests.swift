@@ -90,3 +90,46 @@ import Testing
         #expect(GRPCHealthCheck.outcome(httpStatus: 404, grpcStatus: nil, grpcMessage: nil, body: [], service: "").failure?.reason == .httpStatus)
     }
 }
+
+/// The pure parts of the socket probes: DNS URLs, record lines and their rules, ICMP echo bytes.
+@Suite struct SocketProbeCodecTests {
+    @Test func dnsURLsNameServerNameTypeAndTransport() throws {
+        let query = try DNSQuery(url: "dns://127.0.0.1:5353/svc.test?type=AAAA&transport=tcp")
+        #expect(query == DNSQuery(server: DNSServer(host: "127.0.0.1", port: 5353), name: "svc.test", type: .aaaa, transport: .tcp))
+        #expect(try DNSQuery(url: "dns://[::1]/a.test").server == DNSServer(host: "::1", port: 53))
+        #expect(try DNSQuery(url: "dns:///a.test").server == nil, "no server: the node's own resolver")
+        #expect(DNSQuery.problem("dns://127.0.0.1/a.test?class=CH")?.contains("takes type= and transport=") == true)
+        #expect(DNSQuery.problem("dns://127.0.0.1/")?.contains("it is empty") == true)
+        #expect(ProbeKind.problem("dns:///a.test") == nil && ProbeKind.problem("icmp://[::1]") == nil)
+    }
+
+    @Test func answerRulesReadRecordsAsZoneLines() {
+        let record = DNSRecord(name: "svc.test", type: DNSRecordType.a.rawValue, ttl: 0, data: .address("127.0.0.2"))
+        #expect(record.zoneLine == "svc.test.\t0\tIN\tA\t127.0.0.2")
+        let txt = DNSRecord(name: "t.test", type: DNSRecordType.txt.rawValue, ttl: 5, data: .other(type: 16, bytes: [2, 104, 105]))
+        #expect(txt.zoneLine == "t.test.\t5\tIN\tTXT\t\"hi\"")
+        let lines = [record.zoneLine, "svc.test.\t0\tIN\tA\t127.0.0.3"]
+        #expect(DNSCheck.RecordRules(failIfNotMatches: [#"127\.0\.0\.[23]$"#]).violation(lines) == nil)
+        #expect(DNSCheck.RecordRules(failIfNotMatches: [#"127\.0\.0\.2$"#]).violation(lines)?.contains("127.0.0.3") == true)
+        #expect(DNSCheck.RecordRules(failIfMatches: [#"\t127\.0\.0\.3$"#]).violation(lines) != nil)
+        #expect(DNSCheck.RecordRules(failIfAllMatch: ["IN\tA"]).violation(lines) == "every answer matches fail_if_all_match_regexp IN\tA")
+        #expect(DNSCheck.RecordRules(failIfNoneMatches: ["AAAA"]).violation(lines) != nil)
+        #expect(DNSCheck.RecordRules(failIfNoneMatches: ["AAAA"]).violation([])?.hasPrefix("no answer records") == true)
+    }
+
+    @Test func echoRequestsCarryAValidChecksumAndRepliesAreMatched() {
+        let request = ICMPEcho.request(identifier: 0x1234, sequence: 2, ipv6: false)
+        #expect(request[0] == 8 && ICMPEcho.checksum(request) == 0, "a message with its checksum sums to zero")
+        #expect(ICMPEcho.request(identifier: 1, sequence: 1, ipv6: true)[0] == 128)
+        var reply = request
+        reply[0] = 0
+        #expect(ICMPEcho.reply(in: reply, ipv6: false, raw: false)?.sequence == 2)
+        // A raw IPv4 socket hands over the IP header (TTL at byte 8) before the ICMP message.
+        let header: [UInt8] = [0x45, 0, 0, 36, 0, 0, 0, 0, 61, 1, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1]
+        let raw = ICMPEcho.reply(in: header + reply, ipv6: false, raw: true)
+        #expect(raw?.identifier == 0x1234 && raw?.hopLimit == 61)
+        #expect(ICMPEcho.reply(in: header + request, ipv6: false, raw: true) == nil, "our own request, seen on loopback, is no reply")
+        #expect(ICMPProbe.hostsEntry("db.test", in: "# x\n::1 db.test\n127.0.0.5\tdb.test other\n", family: .any) == "127.0.0.5")
+        #expect(ICMPProbe.hostsEntry("db.test", in: "::1 db.test\n127.0.0.5 db.test\n", family: .ipv6) == "::1")
+    }
+}

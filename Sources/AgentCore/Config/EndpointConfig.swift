@@ -27,6 +27,10 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
     public var proxy: ProxyConfig
     /// Carried into its series, `/status` and alert messages.
     public var labels: EndpointLabels
+    /// `dns:` — what a `dns://` probe accepts.
+    public var dns: DNSCheck
+    /// `icmp:` — how an `icmp://` probe pings.
+    public var icmp: ICMPOptions
     /// The alert rules of this endpoint: `alerting.rules`, then `defaults.alerts`, then its own
     /// `alerts`, with `latency_threshold` as the slow threshold.
     public var alertRules: AlertRulesConfig
@@ -39,7 +43,7 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
         redirects: RedirectPolicy = .init(), maxBodyBytes: Int = EndpointConfig.defaultMaxBodyBytes,
         tls: TLSConfig = .init(), ipFamily: IPFamily = .any, connection: ConnectionMode = .cold,
         authorization: Authorization? = nil, proxy: ProxyConfig = .direct, labels: EndpointLabels = .init(),
-        alertRules: AlertRulesConfig? = nil
+        dns: DNSCheck = .init(), icmp: ICMPOptions = .init(), alertRules: AlertRulesConfig? = nil
     ) {
         self.name = name
         self.url = url
@@ -62,6 +66,8 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
         self.authorization = authorization
         self.proxy = proxy
         self.labels = labels
+        self.dns = dns
+        self.icmp = icmp
         var rules = alertRules ?? AlertRulesConfig()
         if let latencyThreshold { rules.slowAbove = latencyThreshold }
         self.alertRules = rules
@@ -204,12 +210,14 @@ struct EndpointOverrides {
     var authorization: Authorization?
     var proxy: ProxyConfig?
     var labels = EndpointLabels()
+    var dns: (value: DNSCheck, node: ConfigNode)?
+    var icmp: (value: ICMPOptions, node: ConfigNode)?
     /// The `alerts` block: rule overrides.
     var alerts: ConfigMapping?
 
     static let keys = [
         "method", "headers", "body", "body_file", "interval", "timeout", "expected_status", "body_match", "latency_threshold",
-        "follow_redirects", "max_redirects", "max_body_size", "tls", "ip_family", "connection", "alerts", "labels",
+        "follow_redirects", "max_redirects", "max_body_size", "tls", "ip_family", "connection", "alerts", "labels", "dns", "icmp",
     ] + ConfigMapping.authorizationKeys + ProxyConfig.keys + ResponseConditions.keys
 
     init() {}
@@ -263,6 +271,8 @@ struct EndpointOverrides {
         proxy = try ProxyConfig.parse(mapping)
         alerts = try mapping["alerts"]?.mapping(allowed: AlertRulesConfig.keys)
         labels = try mapping["labels"]?.endpointLabels() ?? EndpointLabels()
+        if let node = mapping["dns"] { dns = (try DNSCheck(node), node) }
+        if let node = mapping["icmp"] { icmp = (try ICMPOptions(node), node) }
     }
 
     /// Merges `self` (an endpoint) over `defaults` and built-in values, and checks the result.
@@ -293,6 +303,16 @@ struct EndpointOverrides {
                 "endpoint \"\(name)\": timeout \(HumanUnits.format(timeoutValue)) is longer than its interval "
                     + "\(HumanUnits.format(intervalValue)); a probe must end before the next one is due")
         }
+        let kind = ProbeKind(url: url)
+        // An endpoint's own kind block must fit its URL; the defaults' apply to the endpoints of their kind.
+        if let dns, kind != .dns { throw dns.node.error("endpoint \"\(name)\": \(dns.node.path) applies only to dns:// endpoints") }
+        if let icmp, kind != .icmp { throw icmp.node.error("endpoint \"\(name)\": \(icmp.node.path) applies only to icmp:// endpoints") }
+        let icmpOptions = icmp?.value ?? defaults.icmp?.value ?? ICMPOptions()
+        if kind == .icmp, icmpOptions.packetInterval * (icmpOptions.packets - 1) >= timeoutValue {
+            throw (icmp?.node ?? node).error(
+                "endpoint \"\(name)\": \(icmpOptions.packets) packets \(HumanUnits.format(icmpOptions.packetInterval)) apart do not fit "
+                    + "in its timeout \(HumanUnits.format(timeoutValue)); send fewer or closer packets, or raise the timeout")
+        }
         let labels = defaults.labels.merging(self.labels)
         if let problem = EndpointLabels.problem(labels.dictionary) { throw node.error("endpoint \"\(name)\" has \(problem)") }
         var endpointRules = rules
@@ -312,7 +332,7 @@ struct EndpointOverrides {
             tls: tls ?? defaults.tls ?? builtIn.tls, ipFamily: ipFamily ?? defaults.ipFamily ?? builtIn.ipFamily,
             connection: connection ?? defaults.connection ?? builtIn.connection,
             authorization: authorization ?? defaults.authorization, proxy: proxy ?? defaults.proxy ?? builtIn.proxy,
-            labels: labels, alertRules: endpointRules)
+            labels: labels, dns: dns?.value ?? defaults.dns?.value ?? DNSCheck(), icmp: icmpOptions, alertRules: endpointRules)
     }
 
     /// `1ms` is nearly always `1m`, `10ms` `10m`…: say so.

@@ -42,8 +42,41 @@ public struct DNSRecord: Sendable, Equatable {
     }
 
     public var name: String
+    public var type: UInt16
     public var ttl: UInt32
     public var data: Data
+
+    /// The record as a zone-file line, `name.<TAB>ttl<TAB>IN<TAB>TYPE<TAB>data`, which is what
+    /// blackbox_exporter's `validate_answer_rrs` patterns are written against.
+    public var zoneLine: String {
+        let typeName = DNSRecordType(rawValue: type)?.name ?? "TYPE\(type)"
+        let value: String
+        switch data {
+        case .address(let text): value = text
+        case .name(let target): value = target + "."
+        case .service(let priority, let weight, let port, let target): value = "\(priority) \(weight) \(port) \(target)."
+        case .other(_, let bytes):
+            if type == DNSRecordType.txt.rawValue {
+                value = Self.txtStrings(bytes).map { "\"\($0)\"" }.joined(separator: " ")
+            } else {
+                value = "\\# \(bytes.count) " + bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+            }
+        }
+        return "\(name).\t\(ttl)\tIN\t\(typeName)\t\(value)"
+    }
+
+    /// A TXT record's character-strings (RFC 1035 3.3.14), each length-prefixed.
+    private static func txtStrings(_ bytes: [UInt8]) -> [String] {
+        var strings: [String] = []
+        var index = 0
+        while index < bytes.count {
+            let length = Int(bytes[index])
+            let end = min(bytes.count, index + 1 + length)
+            strings.append(String(decoding: bytes[(index + 1)..<end], as: UTF8.self))
+            index = end
+        }
+        return strings
+    }
 }
 
 /// A DNS response's code (RFC 1035 4.1.1, 6895): what a failed lookup says.
@@ -75,7 +108,16 @@ public struct DNSMessage: Sendable, Equatable {
     public var truncated: Bool
     public var responseCode: DNSResponseCode
     public var answers: [DNSRecord]
+    public var authority: [DNSRecord]
     public var additional: [DNSRecord]
+    /// The section sizes the header states (answer, authority, additional), as blackbox counts
+    /// them: records of every class, the EDNS OPT record included.
+    public var sectionCounts: (answers: Int, authority: Int, additional: Int)
+
+    public static func == (lhs: DNSMessage, rhs: DNSMessage) -> Bool {
+        lhs.id == rhs.id && lhs.truncated == rhs.truncated && lhs.responseCode == rhs.responseCode && lhs.answers == rhs.answers
+            && lhs.authority == rhs.authority && lhs.additional == rhs.additional && lhs.sectionCounts == rhs.sectionCounts
+    }
 
     /// A recursive query for one name and type, class IN.
     public static func query(id: UInt16, name: String, type: DNSRecordType) throws(DNSMessageError) -> [UInt8] {
@@ -101,9 +143,10 @@ public struct DNSMessage: Sendable, Equatable {
             _ = try reader.name()
             try reader.skip(4)
         }
+        sectionCounts = (Int(answerCount), Int(authorityCount), Int(additionalCount))
         answers = try reader.records(Int(answerCount))
-        _ = try reader.records(Int(authorityCount))
         // A truncated answer may end anywhere after its answers; what is missing is not an error.
+        authority = truncated ? [] : try reader.records(Int(authorityCount))
         additional = truncated ? [] : try reader.records(Int(additionalCount))
     }
 
@@ -218,7 +261,7 @@ public struct DNSMessage: Sendable, Equatable {
                 data = .other(type: type, bytes: try take(length))
             }
             guard offset <= end else { throw .malformed("a record's data is longer than its stated length") }
-            return DNSRecord(name: name, ttl: ttl, data: data)
+            return DNSRecord(name: name, type: type, ttl: ttl, data: data)
         }
     }
 }

@@ -22,7 +22,7 @@ public final class ProbeEngine: @unchecked Sendable {
 
     public enum EngineError: Error, CustomStringConvertible {
         case stopped
-        case setup(CurlError)
+        case setup(any Error)
 
         public var description: String {
             switch self {
@@ -160,10 +160,12 @@ private final class ProbeLoop {
     private let onResult: @Sendable (ProbeResult) -> Void
     private let observer: ProbeEngine.Observer
     private let userAgent = "latency-agent/\(AgentVersion.current) libcurl/\(CurlGlobal.version)"
-    /// The transfer of each scheduled endpoint, by name.
-    private var scheduled: [String: ProbeTransfer] = [:]
+    /// The transfer or socket probe of each scheduled endpoint, by name.
+    private var scheduled: [String: ScheduledProbe] = [:]
     /// Transfers in flight, by easy handle.
     private var active: [CurlEasy.ID: Active] = [:]
+    /// Socket probes (DNS, ICMP) in flight, with what each waits for.
+    private var activeSockets: [ObjectIdentifier: ActiveSocketProbe] = [:]
     private var stopDeadline: MonotonicInstant?
     /// Whether probes are failing for want of a socket: logged once when it starts and once when it ends.
     private var shortOfResources = false
@@ -186,6 +188,27 @@ private final class ProbeLoop {
         }
     }
 
+    /// An endpoint's probe: a libcurl transfer, or one on the agent's own sockets.
+    private enum ScheduledProbe {
+        case curl(ProbeTransfer)
+        case socket(any SocketProbe)
+
+        var endpoint: EndpointConfig {
+            switch self {
+            case .curl(let transfer): return transfer.endpoint
+            case .socket(let probe): return probe.endpoint
+            }
+        }
+    }
+
+    private struct ActiveSocketProbe {
+        let probe: any SocketProbe
+        let continuation: CheckedContinuation<ProbeResult, any Error>?
+        var socket: ProbeSocket
+        var writable: Bool
+        var until: MonotonicInstant
+    }
+
     init(
         seed: String, logger: Logger, observer: ProbeEngine.Observer, onResult: @escaping @Sendable (ProbeResult) -> Void
     ) {
@@ -202,7 +225,7 @@ private final class ProbeLoop {
             for command in engine.takeCommands() { handle(command, engine: engine) }
             let now = MonotonicInstant.now
             if let stopDeadline {
-                if active.isEmpty { break }
+                if active.isEmpty && activeSockets.isEmpty { break }
                 if now >= stopDeadline {
                     abandonActive()
                     break
@@ -212,7 +235,16 @@ private final class ProbeLoop {
             }
             multi.perform()
             for completion in multi.completions() { complete(completion, engine: engine) }
-            multi.poll(timeout: waitTime(now: .now))
+            let waiting = Array(activeSockets.keys)
+            var sockets = waiting.map { key in
+                CurlMulti.ExtraSocket(descriptor: activeSockets[key]!.socket.descriptor, writable: activeSockets[key]!.writable)
+            }
+            multi.poll(timeout: waitTime(now: .now), extra: &sockets)
+            let polled = MonotonicInstant.now
+            for (key, socket) in zip(waiting, sockets) {
+                guard let entry = activeSockets[key], socket.ready || polled >= entry.until else { continue }
+                follow(entry.probe.advance(now: polled), of: entry.probe, continuation: entry.continuation, engine: engine)
+            }
         }
         for case .probeOnce(_, _, let continuation) in engine.markExited() {
             continuation.resume(throwing: ProbeEngine.EngineError.stopped)
@@ -222,14 +254,14 @@ private final class ProbeLoop {
     private func handle(_ command: ProbeEngine.Command, engine: ProbeEngine) {
         switch command {
         case .setEndpoints(let endpoints, let scrubber):
-            var next: [String: ProbeTransfer] = [:]
+            var next: [String: ScheduledProbe] = [:]
             for endpoint in endpoints {
                 if let existing = scheduled[endpoint.name], existing.endpoint == endpoint {
                     next[endpoint.name] = existing
                     continue
                 }
                 do {
-                    next[endpoint.name] = try ProbeTransfer(endpoint: endpoint, userAgent: userAgent, scrubber: scrubber)
+                    next[endpoint.name] = try makeProbe(endpoint, scrubber: scrubber)
                 } catch {
                     logger.error(
                         "cannot set up endpoint; it will not be probed",
@@ -245,9 +277,7 @@ private final class ProbeLoop {
                 return
             }
             do {
-                let transfer = try ProbeTransfer(endpoint: endpoint, userAgent: userAgent, scrubber: scrubber)
-                try begin(transfer, continuation: continuation)
-                engine.updateStatistics { $0.recordStart(lag: .zero) }
+                try begin(try makeProbe(endpoint, scrubber: scrubber), continuation: continuation, lag: .zero, engine: engine)
             } catch {
                 continuation.resume(throwing: ProbeEngine.EngineError.setup(error))
             }
@@ -259,10 +289,9 @@ private final class ProbeLoop {
     private func carryOut(_ action: ProbeSchedule.Action, engine: ProbeEngine) {
         switch action {
         case .start(let name, let lateBy):
-            guard let transfer = scheduled[name] else { return }
+            guard let probe = scheduled[name] else { return }
             do {
-                try begin(transfer, continuation: nil)
-                engine.updateStatistics { $0.recordStart(lag: lateBy) }
+                try begin(probe, continuation: nil, lag: lateBy, engine: engine)
                 observer.started(lateBy)
             } catch {
                 schedule.finished(name)
@@ -277,12 +306,44 @@ private final class ProbeLoop {
         }
     }
 
-    private func begin(_ transfer: ProbeTransfer, continuation: CheckedContinuation<ProbeResult, any Error>?)
-        throws(CurlError)
-    {
-        transfer.begin(startedAt: .now)
-        try multi.add(transfer.easy)
-        active[transfer.easy.id] = Active(work: .probe(transfer), continuation: continuation)
+    private func makeProbe(_ endpoint: EndpointConfig, scrubber: SecretScrubber) throws -> ScheduledProbe {
+        switch endpoint.kind {
+        case .dns: return .socket(DNSProbe(endpoint: endpoint, query: try DNSQuery(url: endpoint.url)))
+        case .icmp: return .socket(ICMPProbe(endpoint: endpoint, target: try ICMPTarget(url: endpoint.url)))
+        case .http, .tcp, .tls, .grpc: return .curl(try ProbeTransfer(endpoint: endpoint, userAgent: userAgent, scrubber: scrubber))
+        }
+    }
+
+    /// Starts `probe` and counts it as started (`lag` behind its due time).
+    private func begin(
+        _ probe: ScheduledProbe, continuation: CheckedContinuation<ProbeResult, any Error>?, lag: Duration, engine: ProbeEngine
+    ) throws(CurlError) {
+        switch probe {
+        case .curl(let transfer):
+            transfer.begin(startedAt: .now)
+            try multi.add(transfer.easy)
+            active[transfer.easy.id] = Active(work: .probe(transfer), continuation: continuation)
+            engine.updateStatistics { $0.recordStart(lag: lag) }
+        case .socket(let probe):
+            // Counted before the first step, which may already be the result.
+            engine.updateStatistics { $0.recordStart(lag: lag) }
+            follow(probe.start(startedAt: .now, now: .now), of: probe, continuation: continuation, engine: engine)
+        }
+    }
+
+    /// Carries out a socket probe's step: keep waiting, or deliver its result.
+    private func follow(
+        _ step: SocketStep, of probe: any SocketProbe, continuation: CheckedContinuation<ProbeResult, any Error>?,
+        engine: ProbeEngine
+    ) {
+        switch step {
+        case .wait(let socket, let writable, let until):
+            activeSockets[ObjectIdentifier(probe)] = ActiveSocketProbe(
+                probe: probe, continuation: continuation, socket: socket, writable: writable, until: until)
+        case .done(let result):
+            activeSockets[ObjectIdentifier(probe)] = nil
+            deliver(result, continuation: continuation, engine: engine)
+        }
     }
 
     private func complete(_ completion: CurlMulti.Completion, engine: ProbeEngine) {
@@ -339,17 +400,23 @@ private final class ProbeLoop {
     /// At the stop deadline: probes still running are cut off and not recorded, since a probe cut
     /// short by shutdown measured nothing about its target.
     private func abandonActive() {
-        logger.warning("shutdown deadline reached; abandoning probes in flight", metadata: ["count": "\(active.count)"])
+        logger.warning(
+            "shutdown deadline reached; abandoning probes in flight", metadata: ["count": "\(active.count + activeSockets.count)"])
         for entry in active.values {
             multi.remove(entry.easy)
             entry.continuation?.resume(throwing: ProbeEngine.EngineError.stopped)
         }
         active.removeAll()
+        for entry in activeSockets.values { entry.continuation?.resume(throwing: ProbeEngine.EngineError.stopped) }
+        activeSockets.removeAll()
     }
 
-    /// How long to poll: until the next due probe (rounded up, so the loop never spins), at most 1 s.
+    /// How long to poll: until the next due probe or socket probe deadline (rounded up, so the
+    /// loop never spins), at most 1 s.
     private func waitTime(now: MonotonicInstant) -> Duration {
-        guard stopDeadline == nil, let deadline = schedule.nextDeadline else { return .seconds(1) }
-        return min(.seconds(1), deadline.duration(after: now))
+        var wait = Duration.seconds(1)
+        if stopDeadline == nil, let deadline = schedule.nextDeadline { wait = min(wait, deadline.duration(after: now)) }
+        for entry in activeSockets.values { wait = min(wait, entry.until.duration(after: now)) }
+        return wait
     }
 }

@@ -31,8 +31,20 @@ public enum ProbeKind: String, Sendable, Equatable, CaseIterable {
     var method: String { rawValue.uppercased() }
 
     /// The kind a result's `method` belongs to: an HTTP method is `.http`.
-    init(method: String) {
+    public init(method: String) {
         self = ProbeKind(rawValue: method.lowercased()).flatMap { $0 == .http ? nil : $0 } ?? .http
+    }
+
+    /// The phases the kind goes through, by the names blackbox_exporter gives them for it: DNS
+    /// calls its exchange `request`, ICMP its socket `setup` and its round trip `rtt`.
+    public var phases: [(phase: Phase, name: String)] {
+        switch self {
+        case .http, .grpc: return Phase.allCases.map { ($0, $0.rawValue) }
+        case .tcp: return [(.resolve, "resolve"), (.connect, "connect")]
+        case .tls: return [(.resolve, "resolve"), (.connect, "connect"), (.tls, "tls")]
+        case .dns: return [(.resolve, "resolve"), (.connect, "connect"), (.processing, "request")]
+        case .icmp: return [(.resolve, "resolve"), (.connect, "setup"), (.processing, "rtt")]
+        }
     }
 
     /// Whether libcurl runs the probe; DNS and ICMP are the agent's own sockets.

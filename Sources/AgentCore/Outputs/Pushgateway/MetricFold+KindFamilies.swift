@@ -41,14 +41,14 @@ extension MetricFold {
             let probe = last.details.probe
             switch kind {
             case .dns:
-                Self.addPhases(last, names: [.resolve: "resolve", .connect: "connect", .processing: "request"], to: &dnsPhases, labels)
+                Self.addPhases(last, kind, to: &dnsPhases, labels)
                 dnsSucceeded.samples.append(.init(labels: labels, value: probe.dns == nil ? "0" : "1"))
                 guard let dns = probe.dns else { return }
                 dnsAnswers.samples.append(.init(labels: labels, value: "\(dns.answers)"))
                 dnsAuthority.samples.append(.init(labels: labels, value: "\(dns.authority)"))
                 dnsAdditional.samples.append(.init(labels: labels, value: "\(dns.additional)"))
             case .icmp:
-                Self.addPhases(last, names: [.resolve: "resolve", .connect: "setup", .processing: "rtt"], to: &icmpPhases, labels)
+                Self.addPhases(last, kind, to: &icmpPhases, labels)
                 guard let icmp = probe.icmp else { return }
                 icmpSent.samples.append(.init(labels: labels, value: "\(icmp.sent)"))
                 icmpReceived.samples.append(.init(labels: labels, value: "\(icmp.received)"))
@@ -56,8 +56,7 @@ extension MetricFold {
                     icmpHopLimit.samples.append(.init(labels: labels, value: "\(hopLimit)"))
                 }
             case .grpc:
-                let names = Dictionary(uniqueKeysWithValues: Phase.allCases.map { ($0, $0.rawValue) })
-                Self.addPhases(last, names: names, to: &grpcPhases, labels)
+                Self.addPhases(last, kind, to: &grpcPhases, labels)
                 grpcStatus.samples.append(.init(labels: labels, value: "\(probe.grpc?.statusCode ?? -1)"))
                 grpcSSL.samples.append(.init(labels: labels, value: last.details.usedTLS ? "1" : "0"))
                 for status in GRPCServingStatus.allCases {
@@ -71,10 +70,10 @@ extension MetricFold {
 
         /// One sample per phase the kind has, zero for a phase the probe did not reach.
         private static func addPhases(
-            _ last: LastProbe, names: [Phase: String], to family: inout MetricFamily, _ labels: [(name: String, value: String)]
+            _ last: LastProbe, _ kind: ProbeKind, to family: inout MetricFamily, _ labels: [(name: String, value: String)]
         ) {
-            for (index, phase) in Phase.allCases.enumerated() {
-                guard let name = names[phase] else { continue }
+            for (phase, name) in kind.phases {
+                let index = Phase.allCases.firstIndex(of: phase)!
                 let value = index < last.phases.count ? last.phases[index] : nil
                 family.samples.append(.init(labels: labels + [("phase", name)], value: (value ?? .zero).secondsText))
             }

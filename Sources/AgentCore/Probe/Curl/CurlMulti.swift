@@ -57,12 +57,27 @@ final class CurlMulti {
         return result
     }
 
-    /// Blocks until a socket is ready, `timeout` passes, libcurl's own timers fire, or another
-    /// thread calls `wakeup()`.
-    func poll(timeout: Duration) {
+    /// A descriptor of the caller's own to wait on beside libcurl's (the socket probes').
+    struct ExtraSocket {
+        let descriptor: Int32
+        let writable: Bool
+        /// Set by `poll` when the socket is ready (or has an error).
+        var ready = false
+    }
+
+    /// Blocks until a socket is ready (libcurl's or one of `extra`), `timeout` passes,
+    /// libcurl's own timers fire, or another thread calls `wakeup()`.
+    func poll(timeout: Duration, extra: inout [ExtraSocket]) {
         confinement.check("the libcurl multi handle")
         var ready: Int32 = 0
-        _ = curl_multi_poll(handle, nil, 0, Int32(clamping: timeout.inMillisecondsRoundedUp), &ready)
+        var waits = extra.map {
+            curl_waitfd(fd: $0.descriptor, events: Int16($0.writable ? CURL_WAIT_POLLOUT : CURL_WAIT_POLLIN), revents: 0)
+        }
+        let milliseconds = Int32(clamping: timeout.inMillisecondsRoundedUp)
+        _ = waits.withUnsafeMutableBufferPointer { buffer in
+            curl_multi_poll(handle, buffer.baseAddress, UInt32(buffer.count), milliseconds, &ready)
+        }
+        for index in extra.indices { extra[index].ready = waits[index].revents != 0 }
     }
 
     func wakeup() {
