@@ -12,13 +12,7 @@ import Testing
     func probe(_ url: String, _ configure: (inout EndpointConfig) -> Void = { _ in }) async throws -> ProbeResult {
         var endpoint = EndpointConfig(name: "grpc", url: url, interval: .seconds(10), timeout: .seconds(5))
         configure(&endpoint)
-        let configured = endpoint
-        return try await withDeadline(seconds: 20, "probe of \(url)") {
-            let engine = ProbeEngine(seed: "test", logger: Logger(label: "test")) { _ in }
-            let result = try await engine.probe(configured)
-            await engine.shutdown(grace: .seconds(1))
-            return result
-        }
+        return try await probeOnce(endpoint)
     }
 
     @Test func aServingServerPassesOverH2CAndTheStatusIsRecorded() async throws {

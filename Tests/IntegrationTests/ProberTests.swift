@@ -13,12 +13,7 @@ import Testing
     static let caFile = try! certificates.writeCAFile()
 
     func probe(_ endpoint: EndpointConfig) async throws -> ProbeResult {
-        try await withDeadline(seconds: 20, "probe of \(endpoint.url)") {
-            let engine = ProbeEngine(seed: "test", logger: Logger(label: "test")) { _ in }
-            let result = try await engine.probe(endpoint)
-            await engine.shutdown(grace: .seconds(1))
-            return result
-        }
+        try await probeOnce(endpoint)
     }
 
     func endpoint(_ url: String, timeout: Duration = .seconds(5), _ configure: (inout EndpointConfig) -> Void = { _ in })

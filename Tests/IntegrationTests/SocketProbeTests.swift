@@ -16,13 +16,7 @@ import Glibc
     {
         var endpoint = EndpointConfig(name: "socket", url: url, interval: .seconds(10), timeout: timeout)
         configure(&endpoint)
-        let configured = endpoint
-        return try await withDeadline(seconds: 20, "probe of \(url)") {
-            let engine = ProbeEngine(seed: "test", logger: Logger(label: "test")) { _ in }
-            let result = try await engine.probe(configured)
-            await engine.shutdown(grace: .seconds(1))
-            return result
-        }
+        return try await probeOnce(endpoint)
     }
 
     @Test func aDNSQueryIsTimedAndItsAnswerCheckedAgainstARealServer() async throws {
