@@ -11,6 +11,8 @@ final class ProbeTransfer {
     private let headers: CurlStringList
     private let checker: ResponseChecker
     private let scrubber: SecretScrubber
+    /// The service a gRPC health check names, read from the URL once rather than at every probe.
+    private let grpcService: String
     private(set) var startedAt = Timestamp(unixNanoseconds: 0)
 
     var easy: CurlEasy { transfer.easy }
@@ -18,6 +20,9 @@ final class ProbeTransfer {
     init(endpoint: EndpointConfig, userAgent: String, scrubber: SecretScrubber) throws(CurlError) {
         self.endpoint = endpoint
         self.scrubber = scrubber
+        self.grpcService =
+            endpoint.kind == .grpc
+            ? GRPCHealthCheck.service(fromPath: URLComponents(string: endpoint.url)?.percentEncodedPath ?? "") ?? "" : ""
         self.checker = ResponseChecker(endpoint.conditions, bodyMatch: endpoint.bodyMatch)
         // A health check's reply is a few bytes; it is read for its serving status.
         let keepBody = endpoint.kind == .grpc ? 1024 : checker.readsBody ? endpoint.maxBodyBytes : 0
@@ -83,9 +88,6 @@ final class ProbeTransfer {
         try easy.setRequestBody(GRPCHealthCheck.requestBody(service: grpcService))
     }
 
-    private var grpcService: String {
-        GRPCHealthCheck.service(fromPath: URLComponents(string: endpoint.url)?.percentEncodedPath ?? "") ?? ""
-    }
 
     /// Resets the per-probe state; called right before the handle is added to the multi handle.
     func begin(startedAt: Timestamp) {
