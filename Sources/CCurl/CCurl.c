@@ -82,6 +82,9 @@ CURLcode ccurl_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value
 CURLcode ccurl_easy_getinfo_string(CURL *handle, CURLINFO info, const char **value) {
     return curl_easy_getinfo(handle, info, value);
 }
+CURLcode ccurl_easy_getinfo_socket(CURL *handle, CURLINFO info, curl_socket_t *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
 const char *ccurl_response_header(CURL *handle, const char *name, size_t index) {
     struct curl_header *header = NULL;
     if (curl_easy_header(handle, name, index, CURLH_HEADER | CURLH_TRAILER, -1, &header) != CURLHE_OK || header == NULL) {

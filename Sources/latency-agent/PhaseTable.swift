@@ -24,21 +24,27 @@ enum PhaseTable {
         if result.redirects > 0 { summary += ", \(result.redirects) redirects" }
         lines.append(summary)
         let timings = result.timings
-        for (phase, name) in ProbeKind(method: result.method).phases {
-            lines.append("  \(name.padding(toLength: 11, withPad: " ", startingAt: 0))\(milliseconds(timings[phase]))")
+        // Every phase reached, and where a failed probe stopped; not the ones it had no use for
+        // (TLS of plain HTTP, the dialogue of a bare TCP connect).
+        let phases = ProbeKind(method: result.method).phases
+        for (index, (phase, name)) in phases.enumerated() {
+            let laterReached = phases[(index + 1)...].contains { timings[$0.phase] != nil }
+            let stoppedHere = !result.succeeded && !laterReached && !phases[..<index].contains { timings[$0.phase] == nil }
+            guard timings[phase] != nil || stoppedHere else { continue }
+            lines.append("  \(name.padding(toLength: 15, withPad: " ", startingAt: 0))\(milliseconds(timings[phase]))")
         }
-        if timings.redirect > .zero { lines.append("  redirect   \(milliseconds(timings.redirect))") }
-        lines.append("  total      \(milliseconds(timings.total))  (\(result.connection.rawValue) connection)")
+        if timings.redirect > .zero { lines.append("  redirect       \(milliseconds(timings.redirect))") }
+        lines.append("  total          \(milliseconds(timings.total))  (\(result.connection.rawValue) connection)")
         if let expiry = result.certificateExpiry {
             let days = (expiry - Timestamp.now).inDays
-            var text = "  cert       expires \(expiry.rfc3339.prefix(10))" + String(format: " (in %.1f days)", days)
+            var text = "  cert           expires \(expiry.rfc3339.prefix(10))" + String(format: " (in %.1f days)", days)
             if let chain = result.chainEarliestExpiry, chain < expiry {
                 text += ", chain earliest \(chain.rfc3339.prefix(10))"
             }
             lines.append(text)
         }
         if let failure = result.failure {
-            lines.append("  FAILED     \(failure.reason.rawValue): \(failure.message)")
+            lines.append("  FAILED         \(failure.reason.rawValue): \(failure.message)")
         } else {
             lines.append("  OK")
         }

@@ -14,6 +14,8 @@ struct ProbeCommand: AsyncParsableCommand {
               latency-agent probe http://127.0.0.1:8080/ --warm --count 3 --json
               latency-agent probe https://api.internal/search -d '{"q":"x"}' --expect-status 200,204 --expect-body '"hits"'
               latency-agent probe https://mtls.internal/ --cert client.pem --key client.key --ipv6
+              latency-agent probe tcp://127.0.0.1:25 --query 'expect:^220' --query 'send:QUIT\\r' --query 'expect:^221'
+              latency-agent probe tcp://127.0.0.1:6697 --tls --ca-file ca.pem --query 'send:PING x' --query 'expect:PONG'
             Exit status: 0 when every probe succeeded, 1 otherwise.
             """)
 
@@ -76,6 +78,15 @@ struct ProbeCommand: AsyncParsableCommand {
     @Flag(help: "Use the proxy the environment names (http_proxy, https_proxy, no_proxy); ignored otherwise.")
     var proxyFromEnvironment = false
 
+    @Option(
+        help: ArgumentHelp(
+            "A tcp:// dialogue step, in order (repeatable): 'expect:REGEX' waits for a matching line, 'send:TEXT' writes TEXT and a newline (\\r, \\n, \\t are escapes).",
+            valueName: "step"))
+    var query: [String] = []
+
+    @Flag(help: "Speak TLS on a tcp:// connection from the start (certificate dates and verification as for tls://).")
+    var tls = false
+
     @Flag(help: "Print each result as a JSON line instead of a table.")
     var json = false
 
@@ -94,8 +105,31 @@ struct ProbeCommand: AsyncParsableCommand {
         }
         if proxy != nil && proxyFromEnvironment { throw ValidationError("--proxy and --proxy-from-environment exclude each other") }
         if let proxy, let problem = ProxyConfig.problem(proxy) { throw ValidationError("--proxy \(problem)") }
+        let kind = ProbeKind(url: url)
+        if (!query.isEmpty || tls) && kind != .tcp { throw ValidationError("--query and --tls apply to tcp:// URLs") }
+        for step in query {
+            guard let parsed = Self.queryStep(step), parsed.key == "send" || (try? Regex(parsed.value)) != nil else {
+                throw ValidationError("--query \"\(step.prefix(40))\" must be 'expect:REGEX' (a valid regular expression) or 'send:TEXT'")
+            }
+        }
         for line in header where !line.contains(":") {
             throw ValidationError("--header \"\(line.prefix(40))\" needs the form 'Name: value'")
+        }
+    }
+
+    /// `expect:REGEX` or `send:TEXT`, the text with its escapes turned into characters.
+    private static func queryStep(_ text: String) -> (key: String, value: String)? {
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        let key = String(text[..<colon])
+        let value = String(text[text.index(after: colon)...])
+        switch key {
+        case "expect": return (key, value)
+        case "send":
+            let unescaped = value.replacingOccurrences(of: "\\\\", with: "\u{0}").replacingOccurrences(of: "\\r", with: "\r")
+                .replacingOccurrences(of: "\\n", with: "\n").replacingOccurrences(of: "\\t", with: "\t")
+                .replacingOccurrences(of: "\u{0}", with: "\\")
+            return (key, unescaped)
+        default: return nil
         }
     }
 
@@ -119,7 +153,12 @@ struct ProbeCommand: AsyncParsableCommand {
             expectedStatus: expectStatus.flatMap(expectedStatus) ?? .success, bodyMatch: expectBody.map { .contains($0) },
             redirects: RedirectPolicy(follow: !noFollow), tls: TLSConfig(caFile: caFile, certFile: cert, keyFile: key, insecure: insecure),
             ipFamily: ipv4 ? .ipv4 : (ipv6 ? .ipv6 : .any), connection: warm ? .warm : .cold,
-            proxy: proxy.map { .url($0, noProxy: []) } ?? (proxyFromEnvironment ? .environment : .direct))
+            proxy: proxy.map { .url($0, noProxy: []) } ?? (proxyFromEnvironment ? .environment : .direct),
+            tcp: TCPOptions(
+                tls: tls,
+                queryResponse: query.compactMap(Self.queryStep).map { step in
+                    step.key == "expect" ? .init(expect: step.value) : .init(send: step.value)
+                }))
         let scrubber = SecretScrubber(secrets: headers.filter { !$0.value.isEmpty }.map(\.value) + URLRedaction.credentials(in: url))
         var logger = Logger(label: "latency-agent")
         logger.logLevel = .warning

@@ -111,6 +111,18 @@ import Yams
         ("endpoints:\n  - url: icmp://127.0.0.1:80\n", 2, 10, "endpoints[0].url is icmp://127.0.0.1:80; an ICMP probe's URL is only a host"),
         ("endpoints:\n  - url: icmp://127.0.0.1\n    timeout: 1s\n    icmp: {packets: 11, packet_interval: 100ms}\n", 4, 11,
          "endpoint \"icmp://127.0.0.1\": 11 packets 100ms apart do not fit in its timeout 1s"),
+        ("endpoints:\n  - url: http://a/\n    tcp: {tls: true}\n", 3, 10,
+         "endpoint \"http://a/\": endpoints[0].tcp applies only to tcp:// and tls:// endpoints"),
+        ("endpoints:\n  - url: tcp://127.0.0.1:25\n    tcp:\n      query_response:\n        - starttls: true\n", 5, 21,
+         "endpoints[0].tcp.query_response[0].starttls: starttls is not supported"),
+        ("endpoints:\n  - url: tcp://127.0.0.1:25\n    tcp: {query_response: [{}]}\n", 3, 28, "endpoints[0].tcp.query_response[0] needs expect, send or both"),
+        ("endpoints:\n  - url: tcp://127.0.0.1:25\n    tcp: {query_response: [{expect: \"(\"}]}\n", 3, 37, "is not a valid regular expression"),
+        ("endpoints:\n  - url: tcp://127.0.0.1:25\n    fail_if_body_matches: [x]\n", 3, 27,
+         "endpoints[0].fail_if_body_matches checks an HTTP body, which a tcp probe does not have"),
+        ("endpoints:\n  - url: dns://127.0.0.1/a.test\n    fail_if_header_matches: [{header: a, regex: b}]\n", 3, 29,
+         "checks an HTTP response's headers, which a dns probe does not have; it applies to http(s):// and grpc(s):// endpoints"),
+        ("endpoints:\n  - url: icmp://127.0.0.1\n    body_match: {contains: ok}\n", 3, 17,
+         "endpoints[0].body_match checks an HTTP body, which a icmp probe does not have"),
         ("endpoint:\n  - url: http://a/\n", 1, 1, "unknown key \"endpoint\" in the top level (did you mean \"endpoints\"?)"),
         ("endpoints:\n  - url: http://a/\nagent: {nod: x}\n", 3, 9, "unknown key \"nod\" in agent (did you mean \"node\"?)"),
         ("endpoints:\n  - url: http://a/\n\u{0}\n", 3, 1, "the file contains a NUL byte; a configuration file is plain text"),
@@ -128,6 +140,31 @@ import Yams
             #expect(error.message.contains(message), "\(error)")
             return true
         }
+    }
+
+    /// A TCP dialogue as blackbox writes it; the defaults' body rules reach only the endpoints
+    /// that have a body, while `max_duration` reaches all.
+    @Test func tcpOptionsParseAndHTTPOnlyDefaultsStayWithHTTP() throws {
+        let yaml = """
+            defaults:
+              fail_if_body_matches: [maintenance]
+              max_duration: 2s
+            endpoints:
+              - url: tcp://127.0.0.1:25
+                tcp:
+                  tls: true
+                  query_response:
+                    - expect: "^220"
+                    - send: "QUIT\\r"
+                    - {expect: "^221", send: bye}
+              - url: http://a/
+            """
+        let config = try loader.parse(yaml: yaml, source: "x")
+        let tcp = config.endpoints[0]
+        #expect(tcp.tcp == TCPOptions(tls: true, queryResponse: [.init(expect: "^220"), .init(send: "QUIT\r"), .init(expect: "^221", send: "bye")]))
+        #expect(tcp.conditions == ResponseConditions(maxDuration: .seconds(2)))
+        #expect(config.endpoints[1].conditions.failIfBodyMatches == ["maintenance"])
+        #expect(config.endpoints[1].tcp == TCPOptions())
     }
 
     @Test func anIntervalUnderOneSecondNeedsMinIntervalSaidExplicitly() throws {

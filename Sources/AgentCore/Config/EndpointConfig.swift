@@ -31,6 +31,8 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
     public var dns: DNSCheck
     /// `icmp:` — how an `icmp://` probe pings.
     public var icmp: ICMPOptions
+    /// `tcp:` — TLS and the line dialogue of a `tcp://` (or `tls://`) probe.
+    public var tcp: TCPOptions
     /// The alert rules of this endpoint: `alerting.rules`, then `defaults.alerts`, then its own
     /// `alerts`, with `latency_threshold` as the slow threshold.
     public var alertRules: AlertRulesConfig
@@ -43,7 +45,7 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
         redirects: RedirectPolicy = .init(), maxBodyBytes: Int = EndpointConfig.defaultMaxBodyBytes,
         tls: TLSConfig = .init(), ipFamily: IPFamily = .any, connection: ConnectionMode = .cold,
         authorization: Authorization? = nil, proxy: ProxyConfig = .direct, labels: EndpointLabels = .init(),
-        dns: DNSCheck = .init(), icmp: ICMPOptions = .init(), alertRules: AlertRulesConfig? = nil
+        dns: DNSCheck = .init(), icmp: ICMPOptions = .init(), tcp: TCPOptions = .init(), alertRules: AlertRulesConfig? = nil
     ) {
         self.name = name
         self.url = url
@@ -68,6 +70,7 @@ public struct EndpointConfig: Sendable, Equatable, CustomStringConvertible {
         self.labels = labels
         self.dns = dns
         self.icmp = icmp
+        self.tcp = tcp
         var rules = alertRules ?? AlertRulesConfig()
         if let latencyThreshold { rules.slowAbove = latencyThreshold }
         self.alertRules = rules
@@ -198,7 +201,7 @@ struct EndpointOverrides {
     var interval: (value: Duration, node: ConfigNode)?
     var timeout: (value: Duration, node: ConfigNode)?
     var expectedStatus: StatusCodeSet?
-    var bodyMatch: BodyMatch?
+    var bodyMatch: (value: BodyMatch, node: ConfigNode)?
     var conditions = ResponseConditions.Keys()
     var latencyThreshold: Duration?
     var followRedirects: Bool?
@@ -212,12 +215,13 @@ struct EndpointOverrides {
     var labels = EndpointLabels()
     var dns: (value: DNSCheck, node: ConfigNode)?
     var icmp: (value: ICMPOptions, node: ConfigNode)?
+    var tcp: (value: TCPOptions, node: ConfigNode)?
     /// The `alerts` block: rule overrides.
     var alerts: ConfigMapping?
 
     static let keys = [
         "method", "headers", "body", "body_file", "interval", "timeout", "expected_status", "body_match", "latency_threshold",
-        "follow_redirects", "max_redirects", "max_body_size", "tls", "ip_family", "connection", "alerts", "labels", "dns", "icmp",
+        "follow_redirects", "max_redirects", "max_body_size", "tls", "ip_family", "connection", "alerts", "labels", "dns", "icmp", "tcp",
     ] + ConfigMapping.authorizationKeys + ProxyConfig.keys + ResponseConditions.keys
 
     init() {}
@@ -254,7 +258,7 @@ struct EndpointOverrides {
         if let node = mapping["interval"] { interval = (try node.positiveDuration(), node) }
         if let node = mapping["timeout"] { timeout = (try node.positiveDuration(), node) }
         if let node = mapping["expected_status"] { expectedStatus = try StatusCodeSet(node) }
-        if let node = mapping["body_match"] { bodyMatch = try Self.bodyMatch(node) }
+        if let node = mapping["body_match"] { bodyMatch = (try Self.bodyMatch(node), node) }
         conditions = try ResponseConditions.parse(mapping)
         latencyThreshold = try mapping["latency_threshold"]?.positiveDuration()
         followRedirects = try mapping["follow_redirects"]?.bool()
@@ -273,6 +277,7 @@ struct EndpointOverrides {
         labels = try mapping["labels"]?.endpointLabels() ?? EndpointLabels()
         if let node = mapping["dns"] { dns = (try DNSCheck(node), node) }
         if let node = mapping["icmp"] { icmp = (try ICMPOptions(node), node) }
+        if let node = mapping["tcp"] { tcp = (try TCPOptions(node), node) }
     }
 
     /// Merges `self` (an endpoint) over `defaults` and built-in values, and checks the result.
@@ -307,6 +312,13 @@ struct EndpointOverrides {
         // An endpoint's own kind block must fit its URL; the defaults' apply to the endpoints of their kind.
         if let dns, kind != .dns { throw dns.node.error("endpoint \"\(name)\": \(dns.node.path) applies only to dns:// endpoints") }
         if let icmp, kind != .icmp { throw icmp.node.error("endpoint \"\(name)\": \(icmp.node.path) applies only to icmp:// endpoints") }
+        if let bodyMatch, kind != .http {
+            throw bodyMatch.node.error(
+                "endpoint \"\(name)\": \(bodyMatch.node.path) checks an HTTP body, which a \(kind.rawValue) probe does not have")
+        }
+        if let tcp, kind != .tcp, kind != .tls {
+            throw tcp.node.error("endpoint \"\(name)\": \(tcp.node.path) applies only to tcp:// and tls:// endpoints")
+        }
         let icmpOptions = icmp?.value ?? defaults.icmp?.value ?? ICMPOptions()
         if kind == .icmp, icmpOptions.packetInterval * (icmpOptions.packets - 1) >= timeoutValue {
             throw (icmp?.node ?? node).error(
@@ -322,8 +334,8 @@ struct EndpointOverrides {
             name: name, url: url, displayURL: agent.display(url), method: method ?? defaults.method ?? builtIn.method,
             headers: headers, body: body ?? defaults.body, interval: intervalValue, timeout: timeoutValue,
             expectedStatus: expectedStatus ?? defaults.expectedStatus ?? builtIn.expectedStatus,
-            bodyMatch: bodyMatch ?? defaults.bodyMatch,
-            conditions: conditions.over(defaults.conditions),
+            bodyMatch: kind == .http ? bodyMatch?.value ?? defaults.bodyMatch?.value : nil,
+            conditions: try conditions.over(defaults.conditions, for: kind, endpoint: name),
             latencyThreshold: latencyThreshold ?? defaults.latencyThreshold,
             redirects: RedirectPolicy(
                 follow: followRedirects ?? defaults.followRedirects ?? builtIn.redirects.follow,
@@ -332,7 +344,9 @@ struct EndpointOverrides {
             tls: tls ?? defaults.tls ?? builtIn.tls, ipFamily: ipFamily ?? defaults.ipFamily ?? builtIn.ipFamily,
             connection: connection ?? defaults.connection ?? builtIn.connection,
             authorization: authorization ?? defaults.authorization, proxy: proxy ?? defaults.proxy ?? builtIn.proxy,
-            labels: labels, dns: dns?.value ?? defaults.dns?.value ?? DNSCheck(), icmp: icmpOptions, alertRules: endpointRules)
+            labels: labels, dns: dns?.value ?? defaults.dns?.value ?? DNSCheck(), icmp: icmpOptions,
+            tcp: kind == .tcp || kind == .tls ? tcp?.value ?? defaults.tcp?.value ?? TCPOptions() : TCPOptions(),
+            alertRules: endpointRules)
     }
 
     /// `1ms` is nearly always `1m`, `10ms` `10m`…: say so.

@@ -106,3 +106,51 @@ public struct ICMPOptions: Sendable, Equatable {
         maxLossPercent = try mapping["max_loss"]?.percent() ?? maxLossPercent
     }
 }
+
+/// How a `tcp://` probe talks once connected, in blackbox_exporter's keys: `tls: true` makes the
+/// connection TLS from the start (with the endpoint's `tls:` settings and certificate dates), and
+/// `query_response` is a dialogue of lines, each step waiting for a line that matches `expect`
+/// and then writing `send` and a newline. Blackbox's `starttls` (TLS upgraded mid-dialogue) is
+/// not offered: libcurl, which owns the connection, cannot upgrade it.
+public struct TCPOptions: Sendable, Equatable {
+    public var tls = false
+    public var queryResponse: [QueryStep] = []
+
+    public struct QueryStep: Sendable, Equatable {
+        /// A regular expression one received line must match before the step goes on.
+        public var expect: String?
+        /// Written after `expect` matched, with "\n" appended (blackbox's rule; end it with
+        /// "\r" where the protocol wants CRLF, as SMTP does).
+        public var send: String?
+
+        public init(expect: String? = nil, send: String? = nil) {
+            self.expect = expect
+            self.send = send
+        }
+    }
+
+    public init(tls: Bool = false, queryResponse: [QueryStep] = []) {
+        self.tls = tls
+        self.queryResponse = queryResponse
+    }
+
+    static let keys = ["tls", "query_response"]
+
+    init(_ node: ConfigNode) throws(ConfigError) {
+        let mapping = try node.mapping(allowed: Self.keys)
+        tls = try mapping["tls"]?.bool() ?? false
+        queryResponse = try mapping["query_response"]?.sequence().map { (item: ConfigNode) throws(ConfigError) -> QueryStep in
+            let step = try item.mapping(allowed: ["expect", "send", "starttls"])
+            if let starttls = step["starttls"] {
+                throw starttls.error(
+                    "\(starttls.path): starttls is not supported (libcurl owns the connection and cannot upgrade it); "
+                        + "for a protocol that starts in TLS use tcp.tls: true or a tls:// URL")
+            }
+            let parsed = QueryStep(expect: try step["expect"]?.regexPattern(), send: try step["send"]?.string())
+            guard parsed.expect != nil || parsed.send != nil else {
+                throw item.error("\(item.path) needs expect, send or both")
+            }
+            return parsed
+        } ?? []
+    }
+}

@@ -33,11 +33,36 @@ public struct ResponseConditions: Sendable, Equatable {
         var failIfBodyMatches: [String]?
         var headers: [HeaderCondition]?
         var maxDuration: Duration?
+        /// The body and header keys as written, for an error that points at one the kind cannot use.
+        var written: [(key: String, node: ConfigNode)] = []
 
-        func over(_ defaults: Keys) -> ResponseConditions {
-            ResponseConditions(
+        /// The endpoint's keys over the defaults', keeping only what a `kind` probe can check: the
+        /// defaults' body rules do not reach a TCP probe, and an endpoint's own are refused.
+        func over(_ defaults: Keys, for kind: ProbeKind, endpoint name: String) throws(ConfigError) -> ResponseConditions {
+            if let (key, node) = written.first(where: { !ResponseConditions.applies($0.key, to: kind) }) {
+                throw node.error(
+                    "endpoint \"\(name)\": \(node.path) checks an HTTP \(key.contains("header") ? "response's headers" : "body"), "
+                        + "which a \(kind.rawValue) probe does not have; it applies to http(s)://\(key.contains("header") ? " and grpc(s)://" : "") endpoints")
+            }
+            let merged = ResponseConditions(
                 json: json ?? defaults.json ?? [], failIfBodyMatches: failIfBodyMatches ?? defaults.failIfBodyMatches ?? [],
                 headers: headers ?? defaults.headers ?? [], maxDuration: maxDuration ?? defaults.maxDuration)
+            return ResponseConditions(
+                json: Self.keep(merged.json, "conditions", kind), failIfBodyMatches: Self.keep(merged.failIfBodyMatches, "fail_if_body_matches", kind),
+                headers: Self.keep(merged.headers, "fail_if_header_matches", kind), maxDuration: merged.maxDuration)
+        }
+
+        private static func keep<T>(_ values: [T], _ key: String, _ kind: ProbeKind) -> [T] {
+            ResponseConditions.applies(key, to: kind) ? values : []
+        }
+    }
+
+    /// Body rules need an HTTP body; header rules an HTTP or gRPC response; `max_duration` fits all.
+    static func applies(_ key: String, to kind: ProbeKind) -> Bool {
+        switch key {
+        case "conditions", "fail_if_body_matches": return kind == .http
+        case "fail_if_header_matches", "fail_if_header_not_matches": return kind == .http || kind == .grpc
+        default: return true
         }
     }
 
@@ -53,7 +78,9 @@ public struct ResponseConditions: Sendable, Equatable {
             guard let node = mapping[key] else { continue }
             headers = (headers ?? []) + (try node.sequence().map { item throws(ConfigError) in try HeaderCondition(item, mustMatch: mustMatch) })
         }
-        return Keys(json: json, failIfBodyMatches: patterns, headers: headers, maxDuration: try mapping["max_duration"]?.positiveDuration())
+        return Keys(
+            json: json, failIfBodyMatches: patterns, headers: headers, maxDuration: try mapping["max_duration"]?.positiveDuration(),
+            written: keys.filter { $0 != "max_duration" }.compactMap { key in mapping[key].map { (key, $0) } })
     }
 }
 

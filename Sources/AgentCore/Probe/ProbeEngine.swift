@@ -204,9 +204,12 @@ private final class ProbeLoop {
     private struct ActiveSocketProbe {
         let probe: any SocketProbe
         let continuation: CheckedContinuation<ProbeResult, any Error>?
-        var socket: ProbeSocket
+        var descriptor: Int32
         var writable: Bool
         var until: MonotonicInstant
+        /// A transfer whose connection the probe talks on, removed from the multi handle (which
+        /// closes the connection) when the probe ends.
+        let holding: CurlEasy?
     }
 
     init(
@@ -237,13 +240,15 @@ private final class ProbeLoop {
             for completion in multi.completions() { complete(completion, engine: engine) }
             let waiting = Array(activeSockets.keys)
             var sockets = waiting.map { key in
-                CurlMulti.ExtraSocket(descriptor: activeSockets[key]!.socket.descriptor, writable: activeSockets[key]!.writable)
+                CurlMulti.ExtraSocket(descriptor: activeSockets[key]!.descriptor, writable: activeSockets[key]!.writable)
             }
             multi.poll(timeout: waitTime(now: .now), extra: &sockets)
             let polled = MonotonicInstant.now
             for (key, socket) in zip(waiting, sockets) {
                 guard let entry = activeSockets[key], socket.ready || polled >= entry.until else { continue }
-                follow(entry.probe.advance(now: polled), of: entry.probe, continuation: entry.continuation, engine: engine)
+                follow(
+                    entry.probe.advance(now: polled), of: entry.probe, continuation: entry.continuation, holding: entry.holding,
+                    engine: engine)
             }
         }
         for case .probeOnce(_, _, let continuation) in engine.markExited() {
@@ -334,25 +339,34 @@ private final class ProbeLoop {
     /// Carries out a socket probe's step: keep waiting, or deliver its result.
     private func follow(
         _ step: SocketStep, of probe: any SocketProbe, continuation: CheckedContinuation<ProbeResult, any Error>?,
-        engine: ProbeEngine
+        holding: CurlEasy? = nil, engine: ProbeEngine
     ) {
         switch step {
-        case .wait(let socket, let writable, let until):
+        case .wait(let descriptor, let writable, let until):
             activeSockets[ObjectIdentifier(probe)] = ActiveSocketProbe(
-                probe: probe, continuation: continuation, socket: socket, writable: writable, until: until)
+                probe: probe, continuation: continuation, descriptor: descriptor, writable: writable, until: until,
+                holding: holding)
         case .done(let result):
             activeSockets[ObjectIdentifier(probe)] = nil
+            if let holding { multi.remove(holding) }
             deliver(result, continuation: continuation, engine: engine)
         }
     }
 
     private func complete(_ completion: CurlMulti.Completion, engine: ProbeEngine) {
         guard let entry = active.removeValue(forKey: completion.easy) else { return }
-        multi.remove(entry.easy)
         let result: ProbeResult
         switch entry.work {
         case .probe(let transfer):
             let measured = transfer.finish(code: completion.code)
+            if stopDeadline == nil, let dialogue = transfer.queryResponseProbe(after: measured, now: .now) {
+                // The connection lives while the handle stays in the multi handle.
+                follow(
+                    dialogue.start(startedAt: measured.startedAt, now: .now), of: dialogue, continuation: entry.continuation,
+                    holding: transfer.easy, engine: engine)
+                return
+            }
+            multi.remove(entry.easy)
             if CertificateInspection.isWanted(for: measured, code: completion.code), stopDeadline == nil,
                 let inspection = try? CertificateInspection(for: transfer.endpoint, result: measured),
                 (try? multi.add(inspection.easy)) != nil
@@ -362,6 +376,7 @@ private final class ProbeLoop {
             }
             result = measured
         case .inspection(let inspection):
+            multi.remove(entry.easy)
             result = inspection.finish()
         }
         deliver(result, continuation: entry.continuation, engine: engine)
@@ -407,7 +422,10 @@ private final class ProbeLoop {
             entry.continuation?.resume(throwing: ProbeEngine.EngineError.stopped)
         }
         active.removeAll()
-        for entry in activeSockets.values { entry.continuation?.resume(throwing: ProbeEngine.EngineError.stopped) }
+        for entry in activeSockets.values {
+            if let holding = entry.holding { multi.remove(holding) }
+            entry.continuation?.resume(throwing: ProbeEngine.EngineError.stopped)
+        }
         activeSockets.removeAll()
     }
 

@@ -36,12 +36,12 @@ public enum ProbeKind: String, Sendable, Equatable, CaseIterable {
     }
 
     /// The phases the kind goes through, by the names blackbox_exporter gives them for it: DNS
-    /// calls its exchange `request`, ICMP its socket `setup` and its round trip `rtt`.
+    /// calls its exchange `request`, ICMP its socket `setup` and its round trip `rtt`. A TCP
+    /// probe has a `tls` phase with `tcp.tls` and a `query_response` phase with a dialogue.
     public var phases: [(phase: Phase, name: String)] {
         switch self {
         case .http, .grpc: return Phase.allCases.map { ($0, $0.rawValue) }
-        case .tcp: return [(.resolve, "resolve"), (.connect, "connect")]
-        case .tls: return [(.resolve, "resolve"), (.connect, "connect"), (.tls, "tls")]
+        case .tcp, .tls: return [(.resolve, "resolve"), (.connect, "connect"), (.tls, "tls"), (.processing, "query_response")]
         case .dns: return [(.resolve, "resolve"), (.connect, "connect"), (.processing, "request")]
         case .icmp: return [(.resolve, "resolve"), (.connect, "setup"), (.processing, "rtt")]
         }
@@ -54,13 +54,14 @@ public enum ProbeKind: String, Sendable, Equatable, CaseIterable {
     var connectsOnly: Bool { self == .tcp || self == .tls }
 
     /// The URL libcurl connects to: the same host and port over the scheme whose connection
-    /// phases are wanted (plain TCP for `tcp://`, TLS for `tls://`), and for gRPC the health
+    /// phases are wanted (plain TCP for `tcp://`, TLS for `tls://` and for `tcp://` with
+    /// `tcp.tls`), and for gRPC the health
     /// service's `Check` method.
-    static func curlURL(_ url: String) -> String {
+    static func curlURL(_ url: String, tls: Bool = false) -> String {
         let kind = ProbeKind(url: url)
         let rest = url[url.range(of: "://")!.upperBound...]
         switch kind {
-        case .tcp: return "http://" + rest
+        case .tcp: return (tls ? "https://" : "http://") + rest
         case .tls: return "https://" + rest
         case .grpc:
             let authority = rest.prefix { $0 != "/" }

@@ -1,15 +1,17 @@
 extension ProbeResult {
     /// The result as one JSON object: the `run` output, `spool tail`, `/status`, and the Loki
-    /// line. Durations are seconds, and phases have blackbox_exporter's names.
+    /// line. Durations are seconds, and phases have the names blackbox_exporter gives them for
+    /// the probe's kind (`request` of a DNS query, `rtt` of an echo).
     public func jsonLine(node: String?) -> String {
         String(decoding: jsonLineBytes(node: node), as: UTF8.self)
     }
 
     /// The same line as UTF-8 bytes, for outputs that send bytes.
     public func jsonLineBytes(node: String?) -> [UInt8] {
+        let kind = ProbeKind(method: method)
         var phases = JSONLine()
-        for phase in Phase.allCases { phases.add(phase.rawValue, seconds: timings[phase]) }
-        phases.add("redirect", seconds: timings.redirect)
+        for (phase, name) in kind.phases { phases.add(name, seconds: timings[phase]) }
+        if kind == .http { phases.add("redirect", seconds: timings.redirect) }
 
         var line = JSONLine()
         line.add("time", startedAt.rfc3339)

@@ -89,4 +89,6 @@ public enum FailureReason: String, Sendable, CaseIterable {
     case grpcStatus = "grpc_status"
     /// A gRPC health check answered, but not SERVING.
     case notServing = "not_serving"
+    /// A `tcp.query_response` step saw no line matching its `expect`.
+    case queryResponse = "query_response"
 }

@@ -13,6 +13,8 @@ final class ProbeTransfer {
     private let scrubber: SecretScrubber
     /// The service a gRPC health check names, read from the URL once rather than at every probe.
     private let grpcService: String
+    /// The `tcp.query_response` dialogue's steps, their patterns compiled once.
+    let queryResponse: [QueryResponse.Step]
     private(set) var startedAt = Timestamp(unixNanoseconds: 0)
 
     var easy: CurlEasy { transfer.easy }
@@ -23,6 +25,7 @@ final class ProbeTransfer {
         self.grpcService =
             endpoint.kind == .grpc
             ? GRPCHealthCheck.service(fromPath: URLComponents(string: endpoint.url)?.percentEncodedPath ?? "") ?? "" : ""
+        self.queryResponse = endpoint.tcp.queryResponse.map(QueryResponse.Step.init)
         self.checker = ResponseChecker(endpoint.conditions, bodyMatch: endpoint.bodyMatch)
         // A health check's reply is a few bytes; it is read for its serving status.
         let keepBody = endpoint.kind == .grpc ? 1024 : checker.readsBody ? endpoint.maxBodyBytes : 0
@@ -34,7 +37,7 @@ final class ProbeTransfer {
     }
 
     private func configure(userAgent: String) throws(CurlError) {
-        try easy.set(CURLOPT_URL, ProbeKind.curlURL(endpoint.url))
+        try easy.set(CURLOPT_URL, ProbeKind.curlURL(endpoint.url, tls: endpoint.tcp.tls))
         // tcp:// and tls://: connect (and handshake), then stop; no request is sent.
         if endpoint.kind.connectsOnly { try easy.set(CURLOPT_CONNECT_ONLY, true) }
         try easy.set(CURLOPT_PROTOCOLS_STR, "http,https")
@@ -54,7 +57,8 @@ final class ProbeTransfer {
         }
         if endpoint.connection == .cold {
             try easy.set(CURLOPT_FRESH_CONNECT, true)
-            try easy.set(CURLOPT_FORBID_REUSE, true)
+            // libcurl would close a connect-only connection at once, before its dialogue.
+            try easy.set(CURLOPT_FORBID_REUSE, endpoint.tcp.queryResponse.isEmpty)
             try easy.set(CURLOPT_DNS_CACHE_TIMEOUT, 0)
         }
         switch endpoint.kind {
@@ -149,6 +153,25 @@ final class ProbeTransfer {
             // Connected (and the handshake verified): only a time limit is left to check.
             return checker.failure(body: [], total: total)
         }
+    }
+
+    /// The dialogue to run on the connection a `tcp://` probe with `query_response` just
+    /// opened; nil when there is none to run (no steps, or the connect already failed).
+    func queryResponseProbe(after connected: ProbeResult, now: MonotonicInstant) -> QueryResponseProbe? {
+        guard endpoint.kind.connectsOnly, !queryResponse.isEmpty, connected.failure == nil else { return nil }
+        return QueryResponseProbe(transfer: self, connected: connected, now: now)
+    }
+
+    /// The connect's result with the dialogue added: its time is the `processing` phase and
+    /// part of the total, which `max_duration` then checks.
+    func finishQueryResponse(_ connected: ProbeResult, took: Duration, received: Int, failure: ProbeFailure?) -> ProbeResult {
+        var result = connected
+        result.bytesReceived = Int64(received)
+        result.timings.processing = took
+        result.timings.total = connected.timings.total + took
+        result.failure = failure.map { ProbeFailure(reason: $0.reason, message: scrubber.scrub($0.message)) }
+            ?? checker.failure(body: [], total: result.timings.total)
+        return result
     }
 
     private static func httpVersion(_ code: Int) -> String? {

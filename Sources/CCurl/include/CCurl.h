@@ -23,6 +23,7 @@ CURLcode ccurl_easy_setopt_opensocket_callback(CURL *handle, ccurl_opensocket_ca
 CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode ccurl_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value);
 CURLcode ccurl_easy_getinfo_string(CURL *handle, CURLINFO info, const char **value);
+CURLcode ccurl_easy_getinfo_socket(CURL *handle, CURLINFO info, curl_socket_t *value);
 /* The values of response header or trailer `name` of the last response (after redirects), one per call:
    `index` from 0; NULL when there is no such header or no more values. */
 const char *ccurl_response_header(CURL *handle, const char *name, size_t index);

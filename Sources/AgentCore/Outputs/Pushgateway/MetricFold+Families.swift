@@ -42,7 +42,7 @@ extension MetricFold {
         var ipProtocol = MetricFamily(
             name: "probe_ip_protocol", help: "IP version of the address the last probe reached (0: none).", kind: .gauge)
         var regex = MetricFamily(
-            name: "probe_failed_due_to_regex", help: "Whether the last probe failed on a body pattern.", kind: .gauge)
+            name: "probe_failed_due_to_regex", help: "Whether the last probe failed on a body or query_response pattern.", kind: .gauge)
         var contentLength = MetricFamily(
             name: "probe_http_content_length", help: "Content-Length of the last probe's response (-1: none sent).",
             kind: .gauge)
@@ -112,8 +112,10 @@ extension MetricFold {
                 ssl.samples.append(.init(labels: label, value: details.usedTLS ? "1" : "0"))
                 version.samples.append(.init(labels: label, value: details.httpVersion ?? "0"))
                 redirects.samples.append(.init(labels: label, value: "\(details.redirects)"))
-                regex.samples.append(.init(labels: label, value: details.failedDueToRegex ? "1" : "0"))
                 contentLength.samples.append(.init(labels: label, value: "\(details.probe.contentLength ?? -1)"))
+            }
+            if kind == .http || kind == .tcp {
+                regex.samples.append(.init(labels: label, value: details.failedDueToRegex ? "1" : "0"))
             }
             kindFamilies.add(kind, metrics.last, labels: label)
             info.samples.append(.init(labels: label + [("url", metrics.url), ("method", metrics.method)], value: "1"))

@@ -123,7 +123,7 @@ public struct MetricFold: Sendable, Equatable {
             details: LastProbe.Details(
                 httpVersion: result.httpVersion, redirects: result.redirects,
                 ipProtocol: result.remoteIP.map { $0.contains(":") ? 6 : 4 } ?? 0, usedTLS: result.timings.tls != nil,
-                failedDueToRegex: result.failure?.reason == .bodyMismatch, probe: result.details))
+                failedDueToRegex: result.failure?.reason == .bodyMismatch || result.failure?.reason == .queryResponse, probe: result.details))
         if let expiry = result.chainEarliestExpiry { metrics.chainEarliestExpiry = expiry }
         let minute = result.startedAt.truncated(to: .seconds(60)).unixSeconds / 60
         if let index = metrics.uptime.lastIndex(where: { $0.minute == minute }) {

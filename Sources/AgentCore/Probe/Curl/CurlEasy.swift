@@ -148,6 +148,50 @@ final class CurlEasy {
         }
     }
 
+    /// The socket of a `CURLOPT_CONNECT_ONLY` transfer's connection, kept open for `send` and
+    /// `receive` while the handle stays in its multi handle (removing it closes the connection).
+    var connectedSocket: Int32? {
+        var socket = CURL_SOCKET_BAD
+        guard ccurl_easy_getinfo_socket(handle, CURLINFO_ACTIVESOCKET, &socket) == CURLE_OK, socket != CURL_SOCKET_BAD
+        else { return nil }
+        return socket
+    }
+
+    /// What a non-blocking `send` or `receive` on a connect-only connection did.
+    enum StreamOutcome: Equatable {
+        /// This many bytes went out or came in; 0 from `receive` is the peer's close.
+        case transferred(Int)
+        /// Nothing now: wait for the socket.
+        case wouldBlock
+        case failed(CURLcode)
+    }
+
+    /// Writes what the connection takes now (through TLS when the transfer negotiated it).
+    func send(_ bytes: ArraySlice<UInt8>) -> StreamOutcome {
+        confinement.check("a libcurl easy handle")
+        var sent = 0
+        let code = bytes.withUnsafeBytes { curl_easy_send(handle, $0.baseAddress, $0.count, &sent) }
+        return Self.outcome(code, count: sent)
+    }
+
+    /// Reads what has arrived, up to `limit` bytes, appending it to `buffer`.
+    func receive(into buffer: inout [UInt8], limit: Int) -> StreamOutcome {
+        confinement.check("a libcurl easy handle")
+        var chunk = [UInt8](repeating: 0, count: max(1, limit))
+        var received = 0
+        let code = chunk.withUnsafeMutableBytes { curl_easy_recv(handle, $0.baseAddress, $0.count, &received) }
+        if code == CURLE_OK { buffer += chunk[..<received] }
+        return Self.outcome(code, count: received)
+    }
+
+    private static func outcome(_ code: CURLcode, count: Int) -> StreamOutcome {
+        switch code {
+        case CURLE_OK: return .transferred(count)
+        case CURLE_AGAIN: return .wouldBlock
+        default: return .failed(code)
+        }
+    }
+
     private func check(_ code: CURLcode, _ option: CURLoption) throws(CurlError) {
         guard code == CURLE_OK else { throw CurlError("setting option \(option.rawValue)", code: code) }
     }

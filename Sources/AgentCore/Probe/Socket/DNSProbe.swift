@@ -134,7 +134,7 @@ final class DNSProbe: SocketProbe {
                 return try sendOnStream(socket, now)
             }
             state = .connecting
-            return .wait(socket, writable: true, until: clock.deadline)
+            return .wait(descriptor: socket.descriptor, writable: true, until: clock.deadline)
         } catch {
             return finish(now, failure: error.probeFailure(talkingTo: server!))
         }
@@ -155,7 +155,7 @@ final class DNSProbe: SocketProbe {
     }
 
     private func wait(_ socket: ProbeSocket) -> SocketStep {
-        .wait(socket, writable: false, until: clock.deadline)
+        .wait(descriptor: socket.descriptor, writable: false, until: clock.deadline)
     }
 
     private func answered(_ message: DNSMessage, _ now: MonotonicInstant) -> SocketStep {

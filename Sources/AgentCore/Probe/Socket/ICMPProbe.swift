@@ -143,7 +143,7 @@ final class ICMPProbe: SocketProbe {
         }
         let nextSend =
             sendTimes.count < options.packets ? (sendTimes.first ?? now) + options.packetInterval * sendTimes.count : clock.deadline
-        return .wait(socket, writable: false, until: min(nextSend, clock.deadline))
+        return .wait(descriptor: socket.descriptor, writable: false, until: min(nextSend, clock.deadline))
     }
 
     private func take(_ packet: [UInt8], at now: MonotonicInstant, from address: SocketEndpoint) {

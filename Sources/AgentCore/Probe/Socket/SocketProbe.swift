@@ -1,4 +1,5 @@
-/// A probe the agent runs on its own sockets (DNS, ICMP), in the same event loop as libcurl's
+/// A probe the agent runs on its own sockets (DNS, ICMP), or on a connection libcurl opened
+/// (a TCP dialogue), in the same event loop as libcurl's
 /// transfers: the loop adds the socket it waits on to `curl_multi_poll` and calls `advance`
 /// when it is ready or the probe's deadline passes. No thread or task per probe.
 ///
@@ -12,8 +13,9 @@ protocol SocketProbe: AnyObject {
 }
 
 enum SocketStep {
-    /// Call `advance` when `socket` is readable (or writable), or at `until` at the latest.
-    case wait(ProbeSocket, writable: Bool, until: MonotonicInstant)
+    /// Call `advance` when the socket `descriptor` is readable (or writable), or at `until` at
+    /// the latest. The probe keeps the socket open while it waits.
+    case wait(descriptor: Int32, writable: Bool, until: MonotonicInstant)
     case done(ProbeResult)
 }
 
