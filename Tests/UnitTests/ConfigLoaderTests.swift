@@ -123,6 +123,15 @@ import Yams
          "checks an HTTP response's headers, which a dns probe does not have; it applies to http(s):// and grpc(s):// endpoints"),
         ("endpoints:\n  - url: icmp://127.0.0.1\n    body_match: {contains: ok}\n", 3, 17,
          "endpoints[0].body_match checks an HTTP body, which a icmp probe does not have"),
+        ("endpoints:\n  - url: tcp://127.0.0.1:25\n    basic_auth: {username: a, password: b}\n", 3, 17,
+         "endpoint \"tcp://127.0.0.1:25\": endpoints[0].basic_auth sends credentials in HTTP, which a tcp probe does not speak"),
+        ("endpoints:\n  - url: http://a/\n    bearer_token: t\n    oauth2: {client_id: a, client_secret: b, token_url: http://t/}\n", 4, 13,
+         "endpoints[0].oauth2 and endpoints[0]'s other credentials exclude each other"),
+        ("endpoints:\n  - url: http://a/\n    oauth2: {client_id: a, token_url: http://t/}\n", 3, 13,
+         "endpoints[0].oauth2 needs exactly one of \"client_secret\" or \"client_secret_file\""),
+        ("endpoints:\n  - url: http://a/\n    oauth2: {client_id: a, client_secret: b, token_url: http://t/, endpoint_params: {grant_type: x}}\n", 3, 86,
+         "sets grant_type, which the agent sends itself"),
+        ("endpoints:\n  - url: http://a/\n    oauth2: {client_id: a, client_secret: b}\n", 3, 13, "endpoints[0].oauth2"),
         ("endpoint:\n  - url: http://a/\n", 1, 1, "unknown key \"endpoint\" in the top level (did you mean \"endpoints\"?)"),
         ("endpoints:\n  - url: http://a/\nagent: {nod: x}\n", 3, 9, "unknown key \"nod\" in agent (did you mean \"node\"?)"),
         ("endpoints:\n  - url: http://a/\n\u{0}\n", 3, 1, "the file contains a NUL byte; a configuration file is plain text"),
@@ -165,6 +174,35 @@ import Yams
         #expect(tcp.conditions == ResponseConditions(maxDuration: .seconds(2)))
         #expect(config.endpoints[1].conditions.failIfBodyMatches == ["maintenance"])
         #expect(config.endpoints[1].tcp == TCPOptions())
+    }
+
+    /// Prometheus' `oauth2` keys; the defaults' credentials reach only the endpoints that speak HTTP.
+    @Test func oauth2ParsesAndDefaultsCredentialsStayWithHTTP() throws {
+        let secretFile = NSTemporaryDirectory() + "oauth2-\(UUID().uuidString)"
+        try "from-file\n".write(toFile: secretFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: secretFile) }
+        let yaml = """
+            defaults:
+              oauth2:
+                client_id: prober
+                client_secret_file: \(secretFile)
+                token_url: https://127.0.0.1:8443/oauth/token
+                scopes: [read, probe]
+                endpoint_params: {audience: api}
+                tls: {insecure: true}
+            endpoints:
+              - url: http://a/
+              - url: grpc://127.0.0.1:50051
+              - url: dns://127.0.0.1/a.test
+            """
+        let config = try loader.parse(yaml: yaml, source: "x")
+        let expected = OAuth2Config(
+            clientID: "prober", clientSecret: Secret("from-file"), tokenURL: "https://127.0.0.1:8443/oauth/token",
+            scopes: ["read", "probe"], endpointParams: ["audience": "api"], tls: TLSConfig(insecure: true))
+        #expect(config.endpoints[0].authorization == .oauth2(expected))
+        #expect(config.endpoints[1].authorization == .oauth2(expected))
+        #expect(config.endpoints[2].authorization == nil)
+        #expect(config.endpoints[0].secrets.contains("from-file"))
     }
 
     @Test func anIntervalUnderOneSecondNeedsMinIntervalSaidExplicitly() throws {

@@ -124,13 +124,22 @@ public struct HTTPHeader: Sendable, Equatable, CustomStringConvertible, CustomDe
 public enum Authorization: Sendable, Equatable {
     case bearer(Secret)
     case basic(username: String, password: Secret)
+    /// A token from an OAuth2 token endpoint (endpoints only), fetched by the probe engine.
+    case oauth2(OAuth2Config)
 
     var secrets: [String] {
         switch self {
         case .bearer(let token): return [token.exposedValue]
         case .basic(let username, let password):
             return SecretScrubber.basicCredentials(username: username, password: password.exposedValue)
+        case .oauth2(let config): return config.secrets
         }
+    }
+
+    /// The token endpoint's settings when the credentials are OAuth2 client credentials.
+    var oauth2: OAuth2Config? {
+        if case .oauth2(let config) = self { return config }
+        return nil
     }
 }
 
@@ -152,7 +161,7 @@ public struct RedirectPolicy: Sendable, Equatable {
 }
 
 /// The `tls` block shared by endpoints and outputs.
-public struct TLSConfig: Sendable, Equatable {
+public struct TLSConfig: Sendable, Hashable {
     public var caFile: String?
     public var certFile: String?
     public var keyFile: String?
@@ -211,6 +220,8 @@ struct EndpointOverrides {
     var ipFamily: IPFamily?
     var connection: ConnectionMode?
     var authorization: Authorization?
+    /// Where the endpoint's own credentials are written, to name it when its kind has no HTTP.
+    var authorizationNode: ConfigNode?
     var proxy: ProxyConfig?
     var labels = EndpointLabels()
     var dns: (value: DNSCheck, node: ConfigNode)?
@@ -221,7 +232,7 @@ struct EndpointOverrides {
 
     static let keys = [
         "method", "headers", "body", "body_file", "interval", "timeout", "expected_status", "body_match", "latency_threshold",
-        "follow_redirects", "max_redirects", "max_body_size", "tls", "ip_family", "connection", "alerts", "labels", "dns", "icmp", "tcp",
+        "follow_redirects", "max_redirects", "max_body_size", "tls", "ip_family", "connection", "alerts", "labels", "dns", "icmp", "tcp", "oauth2",
     ] + ConfigMapping.authorizationKeys + ProxyConfig.keys + ResponseConditions.keys
 
     init() {}
@@ -272,6 +283,13 @@ struct EndpointOverrides {
         ipFamily = try mapping["ip_family"]?.choice([("any", .any), ("ipv4", .ipv4), ("ipv6", .ipv6)])
         connection = try mapping["connection"]?.choice([("cold", .cold), ("warm", .warm)])
         authorization = try mapping.authorization()
+        if let node = mapping["oauth2"] {
+            guard authorization == nil else {
+                throw node.error("\(node.path) and \(mapping.node.name)'s other credentials exclude each other; choose one way to authenticate")
+            }
+            authorization = .oauth2(try OAuth2Config(node))
+        }
+        authorizationNode = (ConfigMapping.authorizationKeys + ["oauth2"]).lazy.compactMap { mapping[$0] }.first
         proxy = try ProxyConfig.parse(mapping)
         alerts = try mapping["alerts"]?.mapping(allowed: AlertRulesConfig.keys)
         labels = try mapping["labels"]?.endpointLabels() ?? EndpointLabels()
@@ -319,6 +337,12 @@ struct EndpointOverrides {
         if let tcp, kind != .tcp, kind != .tls {
             throw tcp.node.error("endpoint \"\(name)\": \(tcp.node.path) applies only to tcp:// and tls:// endpoints")
         }
+        let speaksHTTP = kind == .http || kind == .grpc
+        if let authorizationNode, !speaksHTTP {
+            throw authorizationNode.error(
+                "endpoint \"\(name)\": \(authorizationNode.path) sends credentials in HTTP, which a \(kind.rawValue) probe does not "
+                    + "speak; it applies to http(s):// and grpc(s):// endpoints")
+        }
         let icmpOptions = icmp?.value ?? defaults.icmp?.value ?? ICMPOptions()
         if kind == .icmp, icmpOptions.packetInterval * (icmpOptions.packets - 1) >= timeoutValue {
             throw (icmp?.node ?? node).error(
@@ -343,7 +367,7 @@ struct EndpointOverrides {
             maxBodyBytes: maxBodyBytes ?? defaults.maxBodyBytes ?? builtIn.maxBodyBytes,
             tls: tls ?? defaults.tls ?? builtIn.tls, ipFamily: ipFamily ?? defaults.ipFamily ?? builtIn.ipFamily,
             connection: connection ?? defaults.connection ?? builtIn.connection,
-            authorization: authorization ?? defaults.authorization, proxy: proxy ?? defaults.proxy ?? builtIn.proxy,
+            authorization: speaksHTTP ? authorization ?? defaults.authorization : nil, proxy: proxy ?? defaults.proxy ?? builtIn.proxy,
             labels: labels, dns: dns?.value ?? defaults.dns?.value ?? DNSCheck(), icmp: icmpOptions,
             tcp: kind == .tcp || kind == .tls ? tcp?.value ?? defaults.tcp?.value ?? TCPOptions() : TCPOptions(),
             alertRules: endpointRules)

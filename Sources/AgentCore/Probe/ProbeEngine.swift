@@ -169,6 +169,8 @@ private final class ProbeLoop {
     private var stopDeadline: MonotonicInstant?
     /// Whether probes are failing for want of a socket: logged once when it starts and once when it ends.
     private var shortOfResources = false
+    /// OAuth2 access tokens, shared by the endpoints with the same client.
+    private var tokens = OAuth2TokenCache()
 
     private struct Active {
         let work: Work
@@ -178,12 +180,15 @@ private final class ProbeLoop {
         enum Work {
             case probe(ProbeTransfer)
             case inspection(CertificateInspection)
+            /// The token `transfer` needs before it can start, fetched since `since`.
+            case token(OAuth2TokenRequest, for: ProbeTransfer, startedAt: Timestamp, since: MonotonicInstant)
         }
 
         var easy: CurlEasy {
             switch work {
             case .probe(let transfer): return transfer.easy
             case .inspection(let inspection): return inspection.easy
+            case .token(let request, _, _, _): return request.easy
             }
         }
     }
@@ -274,6 +279,7 @@ private final class ProbeLoop {
                 }
             }
             scheduled = next
+            tokens.keep(Set(endpoints.compactMap { $0.authorization?.oauth2 }))
             schedule.setEndpoints(
                 next.values.map { ($0.endpoint.name, $0.endpoint.interval) }, now: .now, wallClock: .now)
         case .probeOnce(let endpoint, let scrubber, let continuation):
@@ -325,15 +331,58 @@ private final class ProbeLoop {
     ) throws(CurlError) {
         switch probe {
         case .curl(let transfer):
-            transfer.begin(startedAt: .now)
-            try multi.add(transfer.easy)
-            active[transfer.easy.id] = Active(work: .probe(transfer), continuation: continuation)
+            if let client = transfer.endpoint.authorization?.oauth2 {
+                if let token = tokens.usable(for: client, at: .now) {
+                    try transfer.authorize(bearer: token.value)
+                } else {
+                    let request = try OAuth2TokenRequest(client, for: transfer.endpoint, userAgent: userAgent)
+                    request.begin()
+                    try multi.add(request.easy)
+                    active[request.easy.id] = Active(
+                        work: .token(request, for: transfer, startedAt: .now, since: .now), continuation: continuation)
+                    engine.updateStatistics { $0.recordStart(lag: lag) }
+                    return
+                }
+            }
+            try start(transfer, continuation: continuation)
             engine.updateStatistics { $0.recordStart(lag: lag) }
         case .socket(let probe):
             // Counted before the first step, which may already be the result.
             engine.updateStatistics { $0.recordStart(lag: lag) }
             follow(probe.start(startedAt: .now, now: .now), of: probe, continuation: continuation, engine: engine)
         }
+    }
+
+    private func start(_ transfer: ProbeTransfer, continuation: CheckedContinuation<ProbeResult, any Error>?) throws(CurlError) {
+        transfer.begin(startedAt: .now)
+        try multi.add(transfer.easy)
+        active[transfer.easy.id] = Active(work: .probe(transfer), continuation: continuation)
+    }
+
+    /// A token arrived (the probe starts with it) or could not be had (the probe fails with
+    /// reason `auth`, and the next one asks again).
+    private func tokenArrived(
+        _ outcome: Result<OAuth2Token, ProbeFailure>, for transfer: ProbeTransfer, client: OAuth2Config,
+        startedAt: Timestamp, since: MonotonicInstant, continuation: CheckedContinuation<ProbeResult, any Error>?,
+        engine: ProbeEngine
+    ) {
+        let failure: ProbeFailure
+        switch outcome {
+        case .success(let token):
+            tokens.store(token, for: client)
+            do {
+                try transfer.authorize(bearer: token.value)
+                try start(transfer, continuation: continuation)
+                return
+            } catch {
+                failure = ProbeFailure(reason: .other, message: "cannot start the probe: \(error)")
+            }
+        case .failure(let refused):
+            failure = refused
+        }
+        deliver(
+            transfer.failedBeforeRequest(failure, startedAt: startedAt, took: MonotonicInstant.now - since),
+            continuation: continuation, engine: engine)
     }
 
     /// Carries out a socket probe's step: keep waiting, or deliver its result.
@@ -357,8 +406,22 @@ private final class ProbeLoop {
         guard let entry = active.removeValue(forKey: completion.easy) else { return }
         let result: ProbeResult
         switch entry.work {
+        case .token(let request, let transfer, let startedAt, let since):
+            multi.remove(entry.easy)
+            guard stopDeadline == nil else {
+                entry.continuation?.resume(throwing: ProbeEngine.EngineError.stopped)
+                return
+            }
+            tokenArrived(
+                request.finish(code: completion.code, now: .now), for: transfer, client: request.config, startedAt: startedAt,
+                since: since, continuation: entry.continuation, engine: engine)
+            return
         case .probe(let transfer):
             let measured = transfer.finish(code: completion.code)
+            if measured.statusCode == 401, let client = transfer.endpoint.authorization?.oauth2, let token = transfer.bearer {
+                // Revoked or expired early: the next probe fetches a new token.
+                tokens.refused(token, for: client)
+            }
             if stopDeadline == nil, let dialogue = transfer.queryResponseProbe(after: measured, now: .now) {
                 // The connection lives while the handle stays in the multi handle.
                 follow(

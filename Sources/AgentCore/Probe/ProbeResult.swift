@@ -52,7 +52,7 @@ public struct ProbeResult: Sendable, Equatable {
 }
 
 /// Why a probe failed, with libcurl's or the checker's own words (scrubbed of secrets).
-public struct ProbeFailure: Sendable, Equatable {
+public struct ProbeFailure: Error, Sendable, Equatable {
     public var reason: FailureReason
     public var message: String
 
@@ -91,4 +91,6 @@ public enum FailureReason: String, Sendable, CaseIterable {
     case notServing = "not_serving"
     /// A `tcp.query_response` step saw no line matching its `expect`.
     case queryResponse = "query_response"
+    /// The endpoint's credentials could not be had: its OAuth2 token endpoint refused or failed.
+    case auth
 }

@@ -8,7 +8,11 @@ import Foundation
 final class ProbeTransfer {
     let endpoint: EndpointConfig
     let transfer: CurlTransfer
-    private let headers: CurlStringList
+    /// The request headers libcurl sends; replaced when an OAuth2 token arrives.
+    private var headers: CurlStringList
+    private let headerLines: [String]
+    /// The OAuth2 token the headers carry, if any.
+    private(set) var bearer: Secret?
     private let checker: ResponseChecker
     private let scrubber: SecretScrubber
     /// The service a gRPC health check names, read from the URL once rather than at every probe.
@@ -30,9 +34,10 @@ final class ProbeTransfer {
         // A health check's reply is a few bytes; it is read for its serving status.
         let keepBody = endpoint.kind == .grpc ? 1024 : checker.readsBody ? endpoint.maxBodyBytes : 0
         self.transfer = try CurlTransfer(keepBody: keepBody, bodyLimit: endpoint.maxBodyBytes, keepsDescriptorReserve: true)
-        self.headers = CurlStringList(
+        self.headerLines =
             endpoint.headers.map { "\($0.name): \($0.value)" } + (endpoint.authorization?.headerLines ?? [])
-                + (endpoint.kind == .grpc ? GRPCHealthCheck.headerLines : []))
+            + (endpoint.kind == .grpc ? GRPCHealthCheck.headerLines : [])
+        self.headers = CurlStringList(headerLines)
         try configure(userAgent: userAgent)
     }
 
@@ -92,6 +97,25 @@ final class ProbeTransfer {
         try easy.setRequestBody(GRPCHealthCheck.requestBody(service: grpcService))
     }
 
+
+    /// Sends `token` as the request's `Authorization: Bearer` from now on.
+    func authorize(bearer token: Secret) throws(CurlError) {
+        guard token != bearer else { return }
+        let updated = CurlStringList(headerLines + ["Authorization: Bearer \(token.exposedValue)"])
+        // libcurl keeps the pointer: the old list may go only once the handle has the new one.
+        try easy.set(CURLOPT_HTTPHEADER, list: updated)
+        headers = updated
+        bearer = token
+    }
+
+    /// The result of a probe that could not send its request: its credentials could not be
+    /// had. Only the total, the time spent trying, is measured.
+    func failedBeforeRequest(_ failure: ProbeFailure, startedAt: Timestamp, took: Duration) -> ProbeResult {
+        ProbeResult(
+            endpoint: endpoint.name, url: endpoint.displayURL, method: endpoint.method, connection: endpoint.connection,
+            startedAt: startedAt, timings: PhaseTimings(total: took),
+            failure: ProbeFailure(reason: failure.reason, message: scrubber.scrub(failure.message)))
+    }
 
     /// Resets the per-probe state; called right before the handle is added to the multi handle.
     func begin(startedAt: Timestamp) {
