@@ -80,11 +80,11 @@ struct PushgatewayCommand: AsyncParsableCommand {
             for entry in stale {
                 let pushed = Timestamp(unixNanoseconds: Int64(entry.pushedAt * 1e9)).rfc3339.prefix(19)
                 if dryRun {
-                    print("would delete job=\"\(config.agent.job)\" instance=\"\(entry.instance)\" (last push \(pushed)Z)")
+                    print("would delete job=\"\(config.agent.job)\" \(group.key.nodeLabel)=\"\(entry.node)\" (last push \(pushed)Z)")
                     continue
                 }
-                if case .success(let response) = await group.delete(instance: entry.instance), (200..<300).contains(response.status) {
-                    print("deleted job=\"\(config.agent.job)\" instance=\"\(entry.instance)\" (last push \(pushed)Z)")
+                if case .success(let response) = await group.delete(node: entry.node), (200..<300).contains(response.status) {
+                    print("deleted job=\"\(config.agent.job)\" \(group.key.nodeLabel)=\"\(entry.node)\" (last push \(pushed)Z)")
                 } else {
                     failed += 1
                 }

@@ -34,9 +34,9 @@ import Testing
             return total
         }
 
-        func delete(job: String, instance: String) async {
+        func delete(job: String, instance: String, nodeLabel: String = "instance") async {
             let client = OutputHTTPClient(name: "test-delete", connection: ConnectionConfig(url: url), scrubber: { SecretScrubber() })
-            _ = await client.send(OutputRequest(method: "DELETE", url: GroupingKey.url(base: url, job: job, instance: instance)))
+            _ = await client.send(OutputRequest(method: "DELETE", url: GroupingKey(job: job, nodeLabel: nodeLabel).url(base: url, node: instance)))
         }
     }
 
@@ -279,6 +279,89 @@ import Testing
         _ = try await TestEnvironment.eventually(seconds: 10, "the group gone from the gateway") {
             try await gateway.groups(job: job).isEmpty ? true : nil
         }
+    }
+
+    /// The panels of the community "Prometheus Blackbox Exporter" dashboard (grafana.com 7587),
+    /// its `$target` variable (`label_values(probe_success, instance)`) included, run against the
+    /// real Prometheus over what an agent with `instance_label: target` pushed: every panel shows
+    /// every target, each series says its node, and nothing is renamed `exported_instance`.
+    @Test func theCommunityBlackboxDashboardReadsTargetsAsInstances() async throws {
+        let gateway = Gateway(url: try TestEnvironment.pushgatewayURL())
+        let prometheus = try TestEnvironment.prometheusURL()
+        let certificates = try TestCertificates(caValidFor: 2 * 86400, leafValidFor: 5 * 86400)
+        let secure = try TargetServer(tls: certificates)
+        defer { secure.shutdown() }
+        let plain = try TargetServer()
+        defer { plain.shutdown() }
+        let job = Self.uniqueJob("blackbox")
+        let https = secure.url("/ok")
+        let tcpPort = URLComponents(string: plain.url("/"))!.port!
+        var config = config(
+            job: job, gateway: gateway.url,
+            endpoints: [
+                EndpointConfig(
+                    name: "web", url: https, interval: .milliseconds(200), timeout: .seconds(1),
+                    tls: TLSConfig(caFile: try certificates.writeCAFile())),
+                EndpointConfig(name: "port", url: "tcp://127.0.0.1:\(tcpPort)", interval: .milliseconds(200), timeout: .seconds(1)),
+            ])
+        config.outputs.pushgateway?.instanceLabel = .target
+        try await runAgent(config, seconds: 2.5)
+
+        @Sendable func series(_ expr: String) async throws -> [[String: String]] {
+            let encoded = expr.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let text = try await TestEnvironment.get("\(prometheus)/api/v1/query?query=\(encoded)")
+            let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+            #expect(json?["status"] as? String == "success", "\(expr): \(text.prefix(300))")
+            let results = (json?["data"] as? [String: Any])?["result"] as? [[String: Any]] ?? []
+            return results.map { $0["metric"] as? [String: String] ?? [:] }
+        }
+        // The dashboard's variable; the job filter keeps other tests' targets out.
+        let selector = "probe_success{job=\"\(job)\"}".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let targets = try await TestEnvironment.eventually(seconds: 20, "both targets as instance values") { () -> [String]? in
+            let text = try await TestEnvironment.get("\(prometheus)/api/v1/label/instance/values?match[]=\(selector)")
+            let values = (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["data"] as? [String] ?? []
+            return values.count == 2 ? values.sorted() : nil
+        }
+        #expect(targets == ["127.0.0.1:\(tcpPort)", https].sorted())
+
+        // Grafana writes a variable's value into a regex escaped.
+        func regex(_ text: String) -> String {
+            text.reduce(into: "") { out, character in
+                if "\\.+*?()|[]{}^$".contains(character) { out += "\\\\" }
+                out.append(character)
+            }
+        }
+        let panels: [(title: String, expr: String, kinds: Set<String>)] = [
+            ("Global Probe Duration", "probe_duration_seconds{instance=~\"$target\"}", ["http", "tcp"]),
+            ("Status", "probe_success{instance=~\"$target\"}", ["http", "tcp"]),
+            ("HTTP Duration", "probe_http_duration_seconds{instance=~\"$target\"}", ["http"]),
+            ("Probe Duration", "probe_duration_seconds{instance=~\"$target\"}", ["http", "tcp"]),
+            ("HTTP Status Code", "probe_http_status_code{instance=~\"$target\"}", ["http"]),
+            ("HTTP Version", "probe_http_version{instance=~\"$target\"}", ["http"]),
+            ("SSL", "probe_http_ssl{instance=~\"$target\"}", ["http"]),
+            ("SSL Expiry", "probe_ssl_earliest_cert_expiry{instance=~\"$target\"} - time()", ["http"]),
+            ("Average Probe Duration", "avg(probe_duration_seconds{instance=~\"$target\"})", ["http", "tcp"]),
+            ("Average DNS Lookup", "avg(probe_dns_lookup_time_seconds{instance=~\"$target\"})", ["http", "tcp"]),
+        ]
+        for target in targets {
+            let kind = target.hasPrefix("https://") ? "http" : "tcp"
+            for panel in panels where panel.kinds.contains(kind) {
+                let expr = panel.expr.replacingOccurrences(of: "$target", with: regex(target))
+                let found = try await TestEnvironment.eventually(seconds: 20, "\(panel.title) for \(target)") {
+                    let found = try await series(expr)
+                    return found.isEmpty ? nil : found
+                }
+                if !expr.hasPrefix("avg(") && !expr.hasSuffix("time()") {
+                    #expect(found.allSatisfy { $0["node"] == "test-node" && $0["instance"] == target && $0["exported_instance"] == nil },
+                            "\(panel.title): \(found)")
+                }
+            }
+        }
+        let success = try await series("probe_success{job=\"\(job)\", instance=\"\(https)\"}")
+        #expect(success.first?["endpoint"] == "web")
+        let expiry = try await series("0 < probe_ssl_earliest_cert_expiry{job=\"\(job)\"} - time() < 6 * 86400")
+        #expect(expiry.count == 1, "the test chain's dates, within its five days: \(expiry)")
+        await gateway.delete(job: job, instance: "test-node", nodeLabel: "node")
     }
 
     /// Every query of the shipped Grafana dashboard, run against the real Prometheus over what a

@@ -132,6 +132,9 @@ import Yams
         ("endpoints:\n  - url: http://a/\n    oauth2: {client_id: a, client_secret: b, token_url: http://t/, endpoint_params: {grant_type: x}}\n", 3, 86,
          "sets grant_type, which the agent sends itself"),
         ("endpoints:\n  - url: http://a/\n    oauth2: {client_id: a, client_secret: b}\n", 3, 13, "endpoints[0].oauth2"),
+        ("outputs: {pushgateway: {url: \"http://127.0.0.1:9091\", instance_label: host}}\nendpoints: [{url: \"http://a/\"}]\n", 1, 71,
+         "must be one of node, target"),
+        ("endpoints:\n  - url: http://a/\n    labels: {node: a}\n", 3, 14, "label name \"node\" is set by the agent itself"),
         ("endpoint:\n  - url: http://a/\n", 1, 1, "unknown key \"endpoint\" in the top level (did you mean \"endpoints\"?)"),
         ("endpoints:\n  - url: http://a/\nagent: {nod: x}\n", 3, 9, "unknown key \"nod\" in agent (did you mean \"node\"?)"),
         ("endpoints:\n  - url: http://a/\n\u{0}\n", 3, 1, "the file contains a NUL byte; a configuration file is plain text"),
@@ -248,6 +251,7 @@ import Yams
                     push_interval: 30s
                     buckets: [0.1, 0.5, 2]
                     gzip: true
+                    instance_label: target
                     basic_auth: {username: agent, password: "${TOKEN}"}
                     tls: {insecure: true}
                 endpoints: [{url: "http://a/"}]
@@ -260,6 +264,7 @@ import Yams
         #expect(pushgateway.pushInterval == .seconds(30))
         #expect(pushgateway.buckets == [0.1, 0.5, 2])
         #expect(pushgateway.gzip && !pushgateway.deleteOnShutdown)
+        #expect(pushgateway.instanceLabel == .target)
         #expect(pushgateway.uptimeWindow == .seconds(3600))
         #expect(config.spool.retain == .seconds(7200))
         #expect(config.outputs.readerNames == [.pushgateway])

@@ -237,11 +237,11 @@ import Testing
         """
 
     @Test func onlyThisJobsNodeGroupsOlderThanTheThresholdAreStale() throws {
-        let groups = try StaleGroups.groups(job: "latency-agent", in: Self.answer).get()
-        #expect(groups.map(\.instance) == ["a", "b"], "other jobs and groups with other grouping labels are not ours")
+        let groups = try StaleGroups.groups(GroupingKey(job: "latency-agent"), in: Self.answer).get()
+        #expect(groups.map(\.node) == ["a", "b"], "other jobs and groups with other grouping labels are not ours")
         let now = Timestamp(unixSeconds: 1_700_003_700)
-        #expect(StaleGroups.stale(groups, now: now, stale: .seconds(3600)).map(\.instance) == ["a"])
+        #expect(StaleGroups.stale(groups, now: now, stale: .seconds(3600)).map(\.node) == ["a"])
         #expect(StaleGroups.stale(groups, now: now, stale: .seconds(7200)).isEmpty)
-        #expect(throws: StaleGroupsError.self) { try StaleGroups.groups(job: "j", in: "<html>").get() }
+        #expect(throws: StaleGroupsError.self) { try StaleGroups.groups(GroupingKey(job: "j"), in: "<html>").get() }
     }
 }

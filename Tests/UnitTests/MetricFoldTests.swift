@@ -185,6 +185,23 @@ import Testing
         ("ünï?", "/metrics/job/latency-agent/instance@base64/w7xuw68_"),
     ])
     func groupingKeysUseBase64WhenNeeded(instance: String, path: String) {
-        #expect(GroupingKey.url(base: "http://gw:9091/", job: "latency-agent", instance: instance) == "http://gw:9091" + path)
+        #expect(GroupingKey(job: "latency-agent").url(base: "http://gw:9091/", node: instance) == "http://gw:9091" + path)
+    }
+
+    @Test func withTargetsAsInstanceTheNodeIsTheNodeLabel() {
+        #expect(GroupingKey(job: "j", nodeLabel: "node").url(base: "http://gw:9091", node: "n/1") == "http://gw:9091/metrics/job/j/node@base64/bi8x")
+    }
+
+    @Test(arguments: [
+        ("https://api.test/health?x=1", "https://api.test/health?x=1"),
+        ("tcp://127.0.0.1:25", "127.0.0.1:25"),
+        ("tls://[::1]:443", "[::1]:443"),
+        ("grpc://127.0.0.1:50051/pay.v1", "127.0.0.1:50051"),
+        ("dns://127.0.0.1:53/a.test?type=A", "127.0.0.1:53"),
+        ("dns:///a.test", "dns:///a.test"),
+        ("icmp://127.0.0.2", "127.0.0.2"),
+    ])
+    func theBlackboxTargetIsWhatItsScrapeWouldProbe(url: String, target: String) {
+        #expect(ProbeKind.blackboxTarget(url) == target)
     }
 }

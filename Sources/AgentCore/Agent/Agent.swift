@@ -89,7 +89,8 @@ public final class Agent: Sendable {
                 name: .pushgateway, policy: PushgatewayPolicy(config: pushgateway, keepRemoved: config.spool.retain),
                 retry: .outputs, source: .results, spool: spool, live: live, health: health, subject: "pushgateway", noun: "push",
                 transport: { request in
-                    let families = request.fold.metricFamilies(configured: request.configured)
+                    let families = request.fold.metricFamilies(
+                        configured: request.configured, targetAsInstance: pushgateway.instanceLabel == .target)
                         + SelfMetrics.delivery(spool: try? spool.statistics(readers: readers), readers: health.snapshot)
                         + metrics.scheduling() + discovery.metricFamilies()
                     return await group.replace(with: families)

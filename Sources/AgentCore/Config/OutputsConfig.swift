@@ -75,6 +75,20 @@ public struct PushgatewayConfig: Sendable, Equatable {
     public var deleteOnShutdown = false
     /// Sends bodies with `Content-Encoding: gzip` (Pushgateway 1.5 and later).
     public var gzip = false
+    /// What the series' `instance` label names.
+    public var instanceLabel = InstanceLabel.node
+
+    public enum InstanceLabel: Sendable, Equatable {
+        /// This node (the grouping key's `instance`): one agent is one instance, as it is to Prometheus.
+        case node
+        /// The probed target, as a blackbox_exporter scrape labels it (the URL for HTTP,
+        /// `host:port` or the host otherwise), with the node in the grouping key's `node` label,
+        /// so blackbox dashboards (which filter `instance=~"$target"`) read the series unchanged.
+        case target
+
+        /// The grouping-key label that names the node.
+        var nodeLabel: String { self == .target ? "node" : "instance" }
+    }
 
     public init(connection: ConnectionConfig, pushInterval: Duration = .seconds(15), deleteOnShutdown: Bool = false, gzip: Bool = false) {
         self.connection = connection
@@ -85,12 +99,15 @@ public struct PushgatewayConfig: Sendable, Equatable {
 
     init(_ node: ConfigNode) throws(ConfigError) {
         let mapping = try node.mapping(
-            allowed: ConnectionConfig.keys + ["push_interval", "buckets", "uptime_window", "delete_on_shutdown", "gzip", "phase_buckets"])
+            allowed: ConnectionConfig.keys + [
+                "push_interval", "buckets", "uptime_window", "delete_on_shutdown", "gzip", "phase_buckets", "instance_label",
+            ])
         self.init(connection: try ConnectionConfig(mapping))
         if let interval = try mapping["push_interval"]?.positiveDuration() { pushInterval = interval }
         if let window = try mapping["uptime_window"]?.positiveDuration() { uptimeWindow = window }
         if let delete = try mapping["delete_on_shutdown"]?.bool() { deleteOnShutdown = delete }
         if let gzip = try mapping["gzip"]?.bool() { self.gzip = gzip }
+        if let label = try mapping["instance_label"]?.choice([("node", InstanceLabel.node), ("target", .target)]) { instanceLabel = label }
         if let node = mapping["buckets"] {
             buckets = try node.buckets()
             guard !buckets.isEmpty else { throw node.error("\(node.path) must list at least one bucket") }

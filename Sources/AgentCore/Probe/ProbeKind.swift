@@ -47,6 +47,15 @@ public enum ProbeKind: String, Sendable, Equatable, CaseIterable {
         }
     }
 
+    /// The target a blackbox_exporter scrape would probe for this URL, and so label
+    /// `instance`: the URL itself for HTTP (its `?target=`), the server for DNS, `host:port`
+    /// or the host for the other kinds; the URL when it names no host (`dns:///name`).
+    static func blackboxTarget(_ url: String) -> String {
+        guard ProbeKind(url: url) != .http, let start = url.range(of: "://")?.upperBound else { return url }
+        let authority = url[start...].prefix { $0 != "/" && $0 != "?" }
+        return authority.isEmpty ? url : String(authority)
+    }
+
     /// Whether libcurl runs the probe; DNS and ICMP are the agent's own sockets.
     var runsOnCurl: Bool { self != .dns && self != .icmp }
 

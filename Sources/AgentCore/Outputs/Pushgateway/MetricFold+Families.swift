@@ -4,7 +4,9 @@ extension MetricFold {
     ///
     /// Endpoints outside `configured` (removed by a reload, kept until `forget`) contribute only
     /// their counters and histograms: their last-probe gauges describe nothing that still exists.
-    public func metricFamilies(configured: Set<String>? = nil) -> [MetricFamily] {
+    /// With `targetAsInstance`, each endpoint's series also carry `instance`, its probed target
+    /// as blackbox_exporter's scrapes name it.
+    public func metricFamilies(configured: Set<String>? = nil, targetAsInstance: Bool = false) -> [MetricFamily] {
         var requests = MetricFamily(name: "api_requests_total", help: "Probes made, by outcome.", kind: .counter)
         var latency = MetricFamily(
             name: "api_latency_seconds", help: "Duration of successful probes in seconds.", kind: .histogram)
@@ -59,7 +61,10 @@ extension MetricFold {
 
         for name in endpoints.keys.sorted() {
             let metrics = endpoints[name]!
-            let label = [(name: "endpoint", value: name)] + metrics.labels.asLabels
+            let label =
+                [(name: "endpoint", value: name)]
+                + (targetAsInstance ? [(name: "instance", value: ProbeKind.blackboxTarget(metrics.url))] : [])
+                + metrics.labels.asLabels
             requests.samples.append(.init(labels: label + [("status", "success")], value: "\(metrics.successes)"))
             requests.samples.append(.init(labels: label + [("status", "failure")], value: "\(metrics.failures)"))
             latency.addHistogram(labels: label, bounds: buckets, counts: metrics.latency.counts, sum: metrics.latency.sum)

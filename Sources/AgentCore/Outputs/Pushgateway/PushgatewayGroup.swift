@@ -4,8 +4,8 @@ import Logging
 /// reader's transport, and the `pushgateway delete` command's.
 public struct PushgatewayGroup: Sendable {
     public let url: String
+    public let key: GroupingKey
     private let base: String
-    private let job: String
     private let gzip: Bool
     private let client: OutputHTTPClient
     private let connection: ConnectionConfig
@@ -13,9 +13,9 @@ public struct PushgatewayGroup: Sendable {
     private let logger: Logger
 
     public init(config: PushgatewayConfig, agent: AgentConfig, scrubber: @escaping @Sendable () -> SecretScrubber, logger: Logger) {
-        self.url = GroupingKey.url(base: config.connection.url, job: agent.job, instance: agent.node)
+        self.key = GroupingKey(job: agent.job, nodeLabel: config.instanceLabel.nodeLabel)
+        self.url = key.url(base: config.connection.url, node: agent.node)
         self.base = config.connection.url
-        self.job = agent.job
         self.gzip = config.gzip
         self.client = OutputHTTPClient(name: "pushgateway", connection: config.connection, scrubber: scrubber)
         self.connection = config.connection
@@ -50,7 +50,7 @@ public struct PushgatewayGroup: Sendable {
                 "the pushgateway's listing is larger than \(Self.listingLimit >> 20) MiB; at this size use remote-write, "
                     + "or delete groups by name with pushgateway delete"))
         case .success(let response) where (200..<300).contains(response.status):
-            return StaleGroups.groups(job: job, in: response.body)
+            return StaleGroups.groups(key, in: response.body)
         case .success(let response):
             return .failure(StaleGroupsError("the pushgateway answered \(response.summary) to GET /api/v1/metrics"))
         case .failure(let error):
@@ -59,9 +59,9 @@ public struct PushgatewayGroup: Sendable {
     }
 
     /// Removes the group, e.g. when retiring a node: the gateway never expires it by itself.
-    /// - Parameter instance: another node's group of the same job (pruning); nil: this node's.
-    public func delete(instance: String? = nil) async -> Result<OutputResponse, TransportError> {
-        let target = instance.map { GroupingKey.url(base: base, job: job, instance: $0) } ?? url
+    /// - Parameter node: another node's group of the same job (pruning); nil: this node's.
+    public func delete(node: String? = nil) async -> Result<OutputResponse, TransportError> {
+        let target = node.map { key.url(base: base, node: $0) } ?? url
         let outcome = await client.send(OutputRequest(method: "DELETE", url: target))
         switch outcome {
         case .success(let response) where (200..<300).contains(response.status):
