@@ -30,15 +30,7 @@ public final class LineServer: Sendable {
     ) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let state = NIOLockedValueBox(State())
-        let sslContext = try tls.map { certificates in
-            try NIOSSLContext(
-                configuration: .makeServerConfiguration(
-                    certificateChain: [
-                        .certificate(try NIOSSLCertificate(bytes: Array(certificates.leafPEM.utf8), format: .pem)),
-                        .certificate(try NIOSSLCertificate(bytes: Array(certificates.caPEM.utf8), format: .pem)),
-                    ],
-                    privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(certificates.leafKeyPEM.utf8), format: .pem))))
-        }
+        let sslContext = try tls.map { try $0.serverContext() }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in

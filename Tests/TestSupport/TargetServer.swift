@@ -36,16 +36,7 @@ public final class TargetServer: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let counts = NIOLockedValueBox<[String: Int]>([:])
         let heldFor = NIOLockedValueBox<[Duration]>([])
-        let sslContext = try tls.map { certificates in
-            try NIOSSLContext(
-                configuration: .makeServerConfiguration(
-                    certificateChain: [
-                        .certificate(try NIOSSLCertificate(bytes: Array(certificates.leafPEM.utf8), format: .pem)),
-                        .certificate(try NIOSSLCertificate(bytes: Array(certificates.caPEM.utf8), format: .pem)),
-                    ],
-                    privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(certificates.leafKeyPEM.utf8), format: .pem))
-                ))
-        }
+        let sslContext = try tls.map { try $0.serverContext() }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 512)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOSSL
 import SwiftASN1
 import X509
 
@@ -50,5 +51,18 @@ public struct TestCertificates: Sendable {
         let path = NSTemporaryDirectory() + "latency-agent-ca-\(UUID().uuidString).pem"
         try caPEM.write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+}
+
+extension TestCertificates {
+    /// A server's TLS context presenting the leaf and the CA, as the loopback test servers serve.
+    func serverContext() throws -> NIOSSLContext {
+        try NIOSSLContext(
+            configuration: .makeServerConfiguration(
+                certificateChain: [
+                    .certificate(try NIOSSLCertificate(bytes: Array(leafPEM.utf8), format: .pem)),
+                    .certificate(try NIOSSLCertificate(bytes: Array(caPEM.utf8), format: .pem)),
+                ],
+                privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(leafKeyPEM.utf8), format: .pem))))
     }
 }
